@@ -1,0 +1,102 @@
+"""Complaint desk: the application factory and its command-line commands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask_migrate import Migrate
+
+import config
+from models import db
+from models.engine import configure_engine
+
+HERE = Path(__file__).resolve().parent
+migrate = Migrate(directory=str(HERE / "migrations"))
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Defaults, then the instance config and environment, then the test's settings."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config.Defaults)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(config.from_environment())
+    else:
+        app.config.update(test_config)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'complaintdesk.sqlite'}"
+        )
+    if app.config["PRODUCTION"]:
+        if app.config["SECRET_KEY"] in (None, "", config.DEV_SECRET_KEY):
+            raise RuntimeError("SECRET_KEY must be set to a random value in production.")
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from admin_views import init_app as init_screens
+
+    init_screens(app)
+    register_commands(app)
+    return app
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db():
+        """Create or upgrade the database schema (runs the migrations)."""
+        from flask_migrate import upgrade
+
+        upgrade(directory=migrate.directory)
+        click.echo("Database schema is up to date.")
+
+    @app.cli.command("demo")
+    def demo():
+        """Fill the database with demo departments, users and complaints (idempotent)."""
+        from services.demo import load_demo
+
+        click.echo(load_demo())
+
+    @app.cli.command("create-user")
+    @click.option("--username", prompt=True)
+    @click.option("--full-name", prompt=True)
+    @click.option("--role", prompt=True, type=click.Choice(["admin", "intake", "dept_head",
+                                                            "handler", "supervisor", "manager"]))
+    @click.option("--department", default="", help="Department code (optional).")
+    def create_user_command(username, full_name, role, department):
+        """Create a staff account; the password is asked for, never taken as an argument."""
+        from sqlalchemy import select
+
+        from models import Department
+        from rules import RuleError
+        from services.auth import create_user
+
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        dept_id = None
+        if department:
+            dept = db.session.scalar(select(Department).filter_by(code=department))
+            if dept is None:
+                raise click.ClickException(f"No department with code {department!r}.")
+            dept_id = dept.id
+        try:
+            staff = create_user(username, full_name, role, password, department_id=dept_id)
+        except RuleError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"Created {staff.username} ({staff.role}).")
+
+    @app.cli.command("sweep")
+    def sweep_command():
+        """Mark overdue complaints and escalate each once per missed deadline."""
+        from services.sweep import sweep
+
+        result = sweep()
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(result.by_status.items())) or "none"
+        click.echo(f"Marked {result.marked} overdue complaint(s) ({detail}).")

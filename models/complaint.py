@@ -1,0 +1,235 @@
+"""The complaint (客户意见单), its callbacks and its audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rules import Facts, Status
+
+from .base import db
+from .org import Department, Staff
+
+
+class Category(db.Model):
+    """The configurable list of complaint categories."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[Optional[str]] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self):
+        return f"<Category {self.code}>"
+
+    def __str__(self):
+        return self.name
+
+
+class Complaint(db.Model):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        # The queues: a department's complaints by status and due time; a handler's; intake's.
+        Index("ix_complaint_dept_status_due", "department_id", "status", "due_at"),
+        Index("ix_complaint_assignee_status_due", "assignee_id", "status", "due_at"),
+        Index("ix_complaint_status_due", "status", "due_at"),
+        # The deadline sweep: open complaints past due that are not yet marked.
+        Index("ix_complaint_due_unmarked", "due_at", "overdue_since"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="complaint")
+    channel: Mapped[str] = mapped_column(String(20), default="phone")
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    registered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+
+    customer_name: Mapped[str] = mapped_column(String(100))
+    customer_phone: Mapped[Optional[str]] = mapped_column(String(32))
+    # Digits only, without +86 / 0086: exact, indexed lookup by phone.
+    customer_phone_norm: Mapped[Optional[str]] = mapped_column(String(20), index=True)
+    customer_email: Mapped[Optional[str]] = mapped_column(String(200))
+    customer_class: Mapped[str] = mapped_column(String(1), default="C")
+
+    category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("category.id"), index=True)
+    severity: Mapped[str] = mapped_column(String(10), default="normal")
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    demand: Mapped[Optional[str]] = mapped_column(Text)
+
+    validity: Mapped[str] = mapped_column(String(10), default="pending")
+    validity_reason: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=Status.REGISTERED)
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+
+    accept_due: Mapped[Optional[datetime]]
+    resolve_due: Mapped[Optional[datetime]]
+    callback_due: Mapped[Optional[datetime]]
+    # The deadline the complaint is waiting on now (one of the three, or none).
+    due_at: Mapped[Optional[datetime]]
+    # Set by the sweep when due_at was missed; cleared when a new deadline is set.
+    overdue_since: Mapped[Optional[datetime]]
+    # Once any deadline was missed, for the reports ("overdue" handling mode).
+    was_overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    accepted_at: Mapped[Optional[datetime]]
+    rejected_at: Mapped[Optional[datetime]]
+    forwarded_at: Mapped[Optional[datetime]]
+    assigned_at: Mapped[Optional[datetime]]
+    resolved_at: Mapped[Optional[datetime]]
+    reviewed_at: Mapped[Optional[datetime]]
+    closed_at: Mapped[Optional[datetime]]
+
+    root_cause: Mapped[Optional[str]] = mapped_column(Text)
+    responsibility: Mapped[Optional[str]] = mapped_column(String(20))
+    remedy: Mapped[Optional[str]] = mapped_column(String(20))
+    compensation_amount: Mapped[Optional[Decimal]] = mapped_column(Numeric(12, 2))
+    resolution: Mapped[Optional[str]] = mapped_column(Text)
+    answered_on_the_spot: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    callbacks_required: Mapped[int] = mapped_column(Integer, default=1)
+    callbacks_reached: Mapped[int] = mapped_column(Integer, default=0)
+    last_satisfaction: Mapped[Optional[str]] = mapped_column(String(20))
+    final_satisfaction: Mapped[Optional[str]] = mapped_column(String(20))
+
+    extension_requested_until: Mapped[Optional[datetime]]
+    extension_reason: Mapped[Optional[str]] = mapped_column(Text)
+    extension_requested_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[Optional[Category]] = relationship()
+    department: Mapped[Optional[Department]] = relationship(foreign_keys=[department_id])
+    assignee: Mapped[Optional[Staff]] = relationship(foreign_keys=[assignee_id])
+    registered_by: Mapped[Optional[Staff]] = relationship(foreign_keys=[registered_by_id])
+    extension_requested_by: Mapped[Optional[Staff]] = relationship(
+        foreign_keys=[extension_requested_by_id]
+    )
+    events: Mapped[list[ComplaintEvent]] = relationship(
+        back_populates="complaint", order_by="ComplaintEvent.id", viewonly=True
+    )
+    callbacks: Mapped[list[CallbackRecord]] = relationship(
+        back_populates="complaint", order_by="CallbackRecord.id", viewonly=True
+    )
+
+    def __repr__(self):
+        return f"<Complaint {self.number} {self.status}>"
+
+    def __str__(self):
+        return f"{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in Status.OPEN
+
+    def facts(self) -> Facts:
+        return Facts(
+            status=self.status,
+            kind=self.kind,
+            severity=self.severity,
+            category=self.category.code if self.category else None,
+            department_id=self.department_id,
+            assignee_id=self.assignee_id,
+            escalation_level=self.escalation_level,
+            callbacks_required=self.callbacks_required,
+            callbacks_reached=self.callbacks_reached,
+            last_satisfaction=self.last_satisfaction,
+            extension_requested_by_id=self.extension_requested_by_id,
+            resolve_due=self.resolve_due,
+        )
+
+
+class CallbackRecord(db.Model):
+    """回访记录: one call (or message, or visit) back to the customer."""
+
+    __tablename__ = "callback_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    reached: Mapped[bool] = mapped_column(Boolean)
+    satisfaction: Mapped[Optional[str]] = mapped_column(String(20))
+    solved: Mapped[Optional[bool]] = mapped_column(Boolean)
+    notes: Mapped[Optional[str]] = mapped_column(Text)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="callbacks")
+    staff: Mapped[Optional[Staff]] = relationship()
+
+    def __repr__(self):
+        return f"<CallbackRecord {self.complaint_id} {self.satisfaction}>"
+
+
+class ComplaintEvent(db.Model):
+    """处理记录: the append-only audit trail (database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "complaint_event"
+    __table_args__ = (Index("ix_complaint_event_complaint_id_id", "complaint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"))
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))  # None: the system
+    action: Mapped[str] = mapped_column(String(30), index=True)
+    from_status: Mapped[Optional[str]] = mapped_column(String(20))
+    to_status: Mapped[Optional[str]] = mapped_column(String(20))
+    from_department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    to_department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    from_assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    to_assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    escalation_level: Mapped[Optional[int]] = mapped_column(Integer)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+    actor: Mapped[Optional[Staff]] = relationship(foreign_keys=[actor_id])
+    from_department: Mapped[Optional[Department]] = relationship(foreign_keys=[from_department_id])
+    to_department: Mapped[Optional[Department]] = relationship(foreign_keys=[to_department_id])
+    from_assignee: Mapped[Optional[Staff]] = relationship(foreign_keys=[from_assignee_id])
+    to_assignee: Mapped[Optional[Staff]] = relationship(foreign_keys=[to_assignee_id])
+
+    def __repr__(self):
+        return f"<ComplaintEvent {self.complaint_id} {self.action}>"
+
+
+class NumberCounter(db.Model):
+    """The last complaint number handed out per day (TS-YYYYMMDD-NNNN)."""
+
+    __tablename__ = "number_counter"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ExportLog(db.Model):
+    """Who exported what, with which filters, how many rows (personal data leaves the app)."""
+
+    __tablename__ = "export_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    screen: Mapped[str] = mapped_column(String(50))
+    filters: Mapped[Optional[str]] = mapped_column(Text)
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    staff: Mapped[Optional[Staff]] = relationship()
+
+

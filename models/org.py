@@ -1,0 +1,82 @@
+"""Departments and staff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rules import Actor
+
+from .base import db
+
+
+class Department(db.Model):
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+    head_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("staff.id", use_alter=True, name="fk_department_head_id_staff")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_customer_service: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    parent: Mapped[Optional[Department]] = relationship(remote_side=[id])
+    head: Mapped[Optional[Staff]] = relationship(foreign_keys=[head_id], post_update=True)
+    staff: Mapped[list[Staff]] = relationship(
+        back_populates="department", foreign_keys="Staff.department_id"
+    )
+
+    def __repr__(self):
+        return f"<Department {self.code}>"
+
+    def __str__(self):
+        return self.name
+
+
+class Staff(UserMixin, db.Model):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[Optional[str]] = mapped_column(String(200))
+    phone: Mapped[Optional[str]] = mapped_column(String(32))
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255), default="!")
+    # Rotated on logout, password change and deactivation: old session cookies stop working.
+    session_token: Mapped[str] = mapped_column(String(64), index=True)
+    last_login_at: Mapped[Optional[datetime]]
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[Optional[datetime]]
+    locale: Mapped[Optional[str]] = mapped_column(String(16))
+
+    department: Mapped[Optional[Department]] = relationship(
+        back_populates="staff", foreign_keys=[department_id]
+    )
+
+    def __repr__(self):
+        return f"<Staff {self.username} {self.role}>"
+
+    def __str__(self):
+        return self.full_name
+
+    # Flask-Login: the id in the session cookie is the rotating token, not the primary key.
+    def get_id(self):
+        return self.session_token
+
+    @property
+    def is_active(self):
+        return bool(self.active)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(id=self.id, role=self.role, department_id=self.department_id)

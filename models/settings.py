@@ -1,0 +1,62 @@
+"""Configuration the administrator keeps: SLA policies and the company's calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Optional
+
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rules import Policy
+
+from .base import db
+
+
+class SlaPolicy(db.Model):
+    """时限规则: matched on kind / category / severity; the most specific wins."""
+
+    __tablename__ = "sla_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[Optional[str]] = mapped_column(String(20))
+    category_code: Mapped[Optional[str]] = mapped_column(String(32))
+    severity: Mapped[Optional[str]] = mapped_column(String(10))
+    accept_hours: Mapped[int] = mapped_column(Integer, default=24)
+    resolve_days: Mapped[int] = mapped_column(Integer, default=7)
+    callback_days: Mapped[int] = mapped_column(Integer, default=5)
+    callbacks_required: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def __repr__(self):
+        return f"<SlaPolicy {self.name}>"
+
+    def __str__(self):
+        return self.name
+
+    def policy(self) -> Policy:
+        return Policy(
+            accept_hours=self.accept_hours,
+            resolve_days=self.resolve_days,
+            callback_days=self.callback_days,
+            callbacks_required=self.callbacks_required,
+            kind=self.kind or None,
+            category=self.category_code or None,
+            severity=self.severity or None,
+            id=self.id,
+        )
+
+
+class CalendarDay(db.Model):
+    """The company's own override of one day of the working calendar."""
+
+    __tablename__ = "calendar_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    is_working_day: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[Optional[str]] = mapped_column(String(200))
+
+    def __repr__(self):
+        return f"<CalendarDay {self.day} {'work' if self.is_working_day else 'off'}>"

@@ -1,0 +1,48 @@
+"""The one family of exceptions rules raise; ``str(err)`` is shown to the user.
+
+Messages are English message ids marked with :func:`N_` so that the translation
+catalogue picks them up; the screens translate ``err.msgid`` and fill in
+``err.params`` (see ``admin_views.i18n.rule_message``).
+"""
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation without translating it (rules know no locale)."""
+    return message
+
+
+class RuleError(Exception):
+    """A workflow rule refused the action; str(err) is the reason shown to the user."""
+
+    def __init__(self, msgid: str, **params):
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid % params if params else msgid)
+
+
+class TransitionNotAllowed(RuleError):
+    """The action is not possible from the complaint's current status."""
+
+
+class PermissionDenied(RuleError):
+    """This user's role or scope does not allow the action."""
+
+
+class MissingInput(RuleError):
+    """A field the action needs was left empty."""
+
+
+class InvalidInput(RuleError):
+    """A field holds a value the action cannot use."""
+
+
+class StaleVersion(RuleError):
+    """Someone else changed the record since this user loaded it."""
+
+    def __init__(self):
+        super().__init__(
+            N_(
+                "This complaint was changed by someone else after you opened it. "
+                "Nothing was saved: reload the page to see the current version, then try again."
+            )
+        )

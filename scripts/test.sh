@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the whole test suite, on SQLite and then on PostgreSQL.
+# PostgreSQL: TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1) names the server;
+# a fresh database is created for the run and dropped after it. SKIP_PG=1 runs SQLite only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh dev
+PY=.venv/bin/python
+
+echo "== test suite on SQLite"
+"$PY" -m pytest "$@"
+
+if [ "${SKIP_PG:-0}" = "1" ]; then
+  echo "== PostgreSQL run skipped (SKIP_PG=1)"
+  exit 0
+fi
+server="${TEST_PG_URL:-postgresql+psycopg://postgres@127.0.0.1}"
+if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+  for _ in $(seq 30); do pg_isready -h 127.0.0.1 -q && break; sleep 1; done
+fi
+dbname="complaintdesk_test_$$_$(date +%s)"
+"$PY" - "$server" "$dbname" create <<'PYEOF'
+import sys
+from sqlalchemy import create_engine, text
+server, name, verb = sys.argv[1:]
+engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+with engine.connect() as conn:
+    if verb == "create":
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    else:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+PYEOF
+cleanup() {
+  "$PY" - "$server" "$dbname" drop <<'PYEOF' || true
+import sys
+from sqlalchemy import create_engine, text
+server, name, verb = sys.argv[1:]
+engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+with engine.connect() as conn:
+    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+PYEOF
+}
+trap cleanup EXIT
+echo "== test suite on PostgreSQL ($dbname)"
+TEST_DATABASE_URL="$server/$dbname" "$PY" -m pytest "$@"

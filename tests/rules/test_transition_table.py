@@ -1,0 +1,425 @@
+"""The transition table, cell by cell, against a hand-written matrix taken from the design.
+
+The expected matrix below is written out by hand from DESIGN.md ("The workflow") and the
+intended table; it is deliberately NOT derived from ``rules.workflow.TRANSITIONS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from rules import (
+    Actor,
+    Facts,
+    PermissionDenied,
+    RuleError,
+    TransitionNotAllowed,
+    allowed_actions,
+    check,
+    may,
+)
+
+STATUSES = (
+    "registered", "accepted", "rejected", "forwarded",
+    "in_progress", "resolved", "callback", "closed",
+)
+ACTIONS = (
+    "accept", "reject", "forward", "return", "assign", "resolve", "review_approve",
+    "review_send_back", "callback", "close", "force_close", "reopen", "escalate",
+    "extend_request", "extend_decide", "urge",
+)
+# Column order of the matrix.
+ROLES = ("intake", "manager", "admin", "dept_head", "handler", "supervisor")
+
+# Y = allowed, . = refused.  One block per action, one line per status, one column per role.
+# "resolve" is given twice: for a complaint, and for a consultation (which customer
+# service may answer on the spot while it is registered or accepted).
+MATRIX = """
+action              status        intake manager admin dept_head handler supervisor
+accept              registered      Y      Y      Y       .        .        .
+accept              accepted        .      .      .       .        .        .
+accept              rejected        .      .      .       .        .        .
+accept              forwarded       .      .      .       .        .        .
+accept              in_progress     .      .      .       .        .        .
+accept              resolved        .      .      .       .        .        .
+accept              callback        .      .      .       .        .        .
+accept              closed          .      .      .       .        .        .
+
+reject              registered      Y      Y      Y       .        .        .
+reject              accepted        Y      Y      Y       .        .        .
+reject              rejected        .      .      .       .        .        .
+reject              forwarded       .      .      .       .        .        .
+reject              in_progress     .      .      .       .        .        .
+reject              resolved        .      .      .       .        .        .
+reject              callback        .      .      .       .        .        .
+reject              closed          .      .      .       .        .        .
+
+forward             registered      .      .      .       .        .        .
+forward             accepted        Y      Y      Y       .        .        .
+forward             rejected        .      .      .       .        .        .
+forward             forwarded       .      .      .       .        .        .
+forward             in_progress     .      .      .       .        .        .
+forward             resolved        .      .      .       .        .        .
+forward             callback        .      .      .       .        .        .
+forward             closed          .      .      .       .        .        .
+
+return              registered      .      .      .       .        .        .
+return              accepted        .      .      .       .        .        .
+return              rejected        .      .      .       .        .        .
+return              forwarded       .      .      Y       Y        .        .
+return              in_progress     .      .      Y       Y        .        .
+return              resolved        .      .      .       .        .        .
+return              callback        .      .      .       .        .        .
+return              closed          .      .      .       .        .        .
+
+assign              registered      .      .      .       .        .        .
+assign              accepted        .      .      .       .        .        .
+assign              rejected        .      .      .       .        .        .
+assign              forwarded       .      Y      Y       Y        .        .
+assign              in_progress     .      Y      Y       Y        .        .
+assign              resolved        .      .      .       .        .        .
+assign              callback        .      .      .       .        .        .
+assign              closed          .      .      .       .        .        .
+
+resolve/complaint   registered      .      .      .       .        .        .
+resolve/complaint   accepted        .      .      .       .        .        .
+resolve/complaint   rejected        .      .      .       .        .        .
+resolve/complaint   forwarded       .      .      .       .        .        .
+resolve/complaint   in_progress     .      .      Y       Y        Y        .
+resolve/complaint   resolved        .      .      .       .        .        .
+resolve/complaint   callback        .      .      .       .        .        .
+resolve/complaint   closed          .      .      .       .        .        .
+
+resolve/consultation registered     Y      Y      Y       .        .        .
+resolve/consultation accepted       Y      Y      Y       .        .        .
+resolve/consultation rejected       .      .      .       .        .        .
+resolve/consultation forwarded      .      .      .       .        .        .
+resolve/consultation in_progress    .      .      Y       Y        Y        .
+resolve/consultation resolved       .      .      .       .        .        .
+resolve/consultation callback       .      .      .       .        .        .
+resolve/consultation closed         .      .      .       .        .        .
+
+review_approve      registered      .      .      .       .        .        .
+review_approve      accepted        .      .      .       .        .        .
+review_approve      rejected        .      .      .       .        .        .
+review_approve      forwarded       .      .      .       .        .        .
+review_approve      in_progress     .      .      .       .        .        .
+review_approve      resolved        Y      Y      Y       .        .        .
+review_approve      callback        .      .      .       .        .        .
+review_approve      closed          .      .      .       .        .        .
+
+review_send_back    registered      .      .      .       .        .        .
+review_send_back    accepted        .      .      .       .        .        .
+review_send_back    rejected        .      .      .       .        .        .
+review_send_back    forwarded       .      .      .       .        .        .
+review_send_back    in_progress     .      .      .       .        .        .
+review_send_back    resolved        Y      Y      Y       .        .        .
+review_send_back    callback        .      .      .       .        .        .
+review_send_back    closed          .      .      .       .        .        .
+
+callback            registered      .      .      .       .        .        .
+callback            accepted        .      .      .       .        .        .
+callback            rejected        .      .      .       .        .        .
+callback            forwarded       .      .      .       .        .        .
+callback            in_progress     .      .      .       .        .        .
+callback            resolved        .      .      .       .        .        .
+callback            callback        Y      Y      Y       .        .        .
+callback            closed          .      .      .       .        .        .
+
+close               registered      .      .      .       .        .        .
+close               accepted        .      .      .       .        .        .
+close               rejected        .      .      .       .        .        .
+close               forwarded       .      .      .       .        .        .
+close               in_progress     .      .      .       .        .        .
+close               resolved        .      .      .       .        .        .
+close               callback        Y      Y      Y       .        .        .
+close               closed          .      .      .       .        .        .
+
+force_close         registered      .      Y      Y       .        .        .
+force_close         accepted        .      Y      Y       .        .        .
+force_close         rejected        .      .      .       .        .        .
+force_close         forwarded       .      Y      Y       .        .        .
+force_close         in_progress     .      Y      Y       .        .        .
+force_close         resolved        .      Y      Y       .        .        .
+force_close         callback        .      Y      Y       .        .        .
+force_close         closed          .      .      .       .        .        .
+
+reopen              registered      .      .      .       .        .        .
+reopen              accepted        .      .      .       .        .        .
+reopen              rejected        .      Y      Y       .        .        .
+reopen              forwarded       .      .      .       .        .        .
+reopen              in_progress     .      .      .       .        .        .
+reopen              resolved        .      .      .       .        .        .
+reopen              callback        .      .      .       .        .        .
+reopen              closed          .      Y      Y       .        .        .
+
+escalate            registered      Y      Y      Y       Y        .        .
+escalate            accepted        Y      Y      Y       Y        .        .
+escalate            rejected        .      .      .       .        .        .
+escalate            forwarded       Y      Y      Y       Y        .        .
+escalate            in_progress     Y      Y      Y       Y        .        .
+escalate            resolved        Y      Y      Y       Y        .        .
+escalate            callback        Y      Y      Y       Y        .        .
+escalate            closed          .      .      .       .        .        .
+
+extend_request      registered      .      .      .       .        .        .
+extend_request      accepted        .      .      .       .        .        .
+extend_request      rejected        .      .      .       .        .        .
+extend_request      forwarded       .      .      Y       Y        Y        .
+extend_request      in_progress     .      .      Y       Y        Y        .
+extend_request      resolved        .      .      .       .        .        .
+extend_request      callback        .      .      .       .        .        .
+extend_request      closed          .      .      .       .        .        .
+
+extend_decide       registered      .      .      .       .        .        .
+extend_decide       accepted        .      .      .       .        .        .
+extend_decide       rejected        .      .      .       .        .        .
+extend_decide       forwarded       .      Y      Y       Y        .        .
+extend_decide       in_progress     .      Y      Y       Y        .        .
+extend_decide       resolved        .      .      .       .        .        .
+extend_decide       callback        .      .      .       .        .        .
+extend_decide       closed          .      .      .       .        .        .
+
+urge                registered      .      Y      Y       .        .        Y
+urge                accepted        .      Y      Y       .        .        Y
+urge                rejected        .      .      .       .        .        .
+urge                forwarded       .      Y      Y       .        .        Y
+urge                in_progress     .      Y      Y       .        .        Y
+urge                resolved        .      Y      Y       .        .        Y
+urge                callback        .      Y      Y       .        .        Y
+urge                closed          .      .      .       .        .        .
+"""
+
+
+def _parse_matrix(text: str) -> dict[tuple[str, str, str, str], bool]:
+    """{(action, kind, status, role): allowed} from the text above."""
+    lines = [ln.split() for ln in text.strip().splitlines() if ln.strip()]
+    header, rows = lines[0], lines[1:]
+    assert tuple(header[2:]) == ROLES
+    cells = {}
+    for row in rows:
+        label, status, marks = row[0], row[1], row[2:]
+        action, _, kind = label.partition("/")
+        assert action in ACTIONS and status in STATUSES and len(marks) == len(ROLES), row
+        for role, mark in zip(ROLES, marks):
+            assert mark in ("Y", "."), row
+            cells[(action, kind or "any", status, role)] = mark == "Y"
+    return cells
+
+
+_CELLS = _parse_matrix(MATRIX)
+KINDS_FOR = {a: (("complaint", "consultation") if a == "resolve" else ("any",)) for a in ACTIONS}
+
+
+def expected(action: str, kind: str, status: str, role: str) -> bool:
+    return _CELLS[(action, kind, status, role)]
+
+
+def test_matrix_is_complete():
+    """The hand-written matrix has exactly one cell for every (action, kind, status, role)."""
+    wanted = {
+        (a, k, s, r) for a in ACTIONS for k in KINDS_FOR[a] for s in STATUSES for r in ROLES
+    }
+    assert set(_CELLS) == wanted
+    assert len(_CELLS) == (16 + 1) * 8 * 6
+
+
+# --- a permissive cast ----------------------------------------------------------------------
+
+DEPT = 10          # the complaint's department
+OTHER_DEPT = 20    # an active, responsible department to forward to
+HANDLER_ID = 12    # the complaint's assignee, a handler in DEPT
+HEAD_ID = 11       # head of DEPT
+REQUESTER_ID = 99  # someone else, who asked for the pending extension
+NOW = datetime(2026, 3, 5, 10, 0)
+RESOLVE_DUE = datetime(2026, 3, 10, 23, 59, 59)
+
+ACTORS = {
+    "intake": Actor(1, "intake", 1),
+    "manager": Actor(2, "manager", 1),
+    "admin": Actor(3, "admin", None),
+    "dept_head": Actor(HEAD_ID, "dept_head", DEPT),
+    "handler": Actor(HANDLER_ID, "handler", DEPT),
+    "supervisor": Actor(4, "supervisor", 2),
+}
+
+
+def permissive_facts(action: str, status: str, kind: str = "complaint") -> Facts:
+    """Facts that satisfy every guard, so that only status and role decide."""
+    return Facts(
+        status=status,
+        kind=kind,
+        department_id=DEPT,
+        assignee_id=HANDLER_ID,
+        escalation_level=0,
+        callbacks_required=1,
+        callbacks_reached=1,
+        last_satisfaction="satisfied",
+        extension_requested_by_id=REQUESTER_ID if action == "extend_decide" else None,
+        resolve_due=RESOLVE_DUE,
+    )
+
+
+def valid_inputs(action: str) -> dict:
+    """Complete, valid inputs for each action (against permissive_facts)."""
+    return {
+        "accept": {},
+        "reject": {"reason": "Not our product."},
+        "forward": {
+            "department_id": OTHER_DEPT,
+            "department_active": True,
+            "department_is_customer_service": False,
+        },
+        "return": {"reason": "Belongs to logistics."},
+        "assign": {
+            "assignee_id": HANDLER_ID,
+            "assignee_active": True,
+            "assignee_department_id": DEPT,
+            "assignee_role": "handler",
+        },
+        "resolve": {
+            "root_cause": "Faulty batch.",
+            "responsibility": "company",
+            "remedy": "exchange",
+            "resolution": "Unit exchanged.",
+        },
+        "review_approve": {},
+        "review_send_back": {"reason": "Root cause missing."},
+        "callback": {"method": "phone", "reached": True, "satisfaction": "satisfied", "solved": True},
+        "close": {},
+        "force_close": {"reason": "Customer withdrew."},
+        "reopen": {"reason": "Customer called again."},
+        "escalate": {"reason": "Stalled for a week."},
+        "extend_request": {"reason": "Waiting for the lab.", "new_due": RESOLVE_DUE + timedelta(days=3)},
+        "extend_decide": {"approve": True},
+        "urge": {"note": "Please hurry."},
+    }[action]
+
+
+def expected_refusal(action: str, kind: str, status: str, role: str) -> type[RuleError]:
+    """Wrong status -> TransitionNotAllowed; right status but wrong role -> PermissionDenied;
+    a role that has the row for another kind fails the guard -> TransitionNotAllowed."""
+    kinds = KINDS_FOR[action]
+    status_has_row = any(expected(action, k, status, r) for k in kinds for r in ROLES)
+    if not status_has_row:
+        return TransitionNotAllowed
+    if any(expected(action, k, status, role) for k in kinds):
+        return TransitionNotAllowed
+    return PermissionDenied
+
+
+CELLS = [
+    pytest.param(a, k, s, r, id=f"{a}{'' if k == 'any' else '/' + k}-{s}-{r}")
+    for a in ACTIONS for k in KINDS_FOR[a] for s in STATUSES for r in ROLES
+]
+
+
+@pytest.mark.parametrize("action,kind,status,role", CELLS)
+def test_cell(action, kind, status, role, refusal_sentence):
+    """may() and check() with valid inputs agree with the hand-written matrix for this cell."""
+    facts = permissive_facts(action, status, "complaint" if kind == "any" else kind)
+    actor = ACTORS[role]
+    want = expected(action, kind, status, role)
+
+    assert may(action, facts, actor) is want
+
+    if want:
+        decision = check(action, facts, actor, valid_inputs(action), now=NOW)
+        assert decision.action == action
+        assert decision.from_status == status
+    else:
+        with pytest.raises(expected_refusal(action, kind, status, role)) as info:
+            check(action, facts, actor, valid_inputs(action), now=NOW)
+        refusal_sentence(info.value)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("role", ROLES)
+def test_allowed_actions_match_matrix(status, role):
+    """allowed_actions() lists exactly the matrix's allowed actions for a complaint."""
+    want = {
+        a for a in ACTIONS
+        if expected(a, "complaint" if a == "resolve" else "any", status, role)
+        and a != "extend_decide"  # needs a pending request, absent here
+    }
+    facts = permissive_facts("-", status)
+    assert set(allowed_actions(facts, ACTORS[role])) == want
+
+
+# --- scope ------------------------------------------------------------------------------------
+
+OUT_OF_SCOPE = {
+    "head_of_other_department": (Actor(21, "dept_head", OTHER_DEPT), DEPT, HANDLER_ID),
+    "head_without_department": (Actor(21, "dept_head", None), None, None),
+    "head_on_unforwarded_complaint": (Actor(HEAD_ID, "dept_head", DEPT), None, None),
+    "handler_not_the_assignee": (Actor(22, "handler", DEPT), DEPT, HANDLER_ID),
+    "handler_on_unassigned_complaint": (Actor(HANDLER_ID, "handler", DEPT), DEPT, None),
+}
+
+
+@pytest.mark.parametrize("who", sorted(OUT_OF_SCOPE))
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("action", ACTIONS)
+def test_out_of_scope_is_permission_denied(action, status, who, refusal_sentence):
+    """A complaint outside the actor's scope refuses every action with PermissionDenied."""
+    actor, department_id, assignee_id = OUT_OF_SCOPE[who]
+    base = permissive_facts(action, status)
+    facts = replace(base, department_id=department_id, assignee_id=assignee_id)
+    assert may(action, facts, actor) is False
+    with pytest.raises(PermissionDenied) as info:
+        check(action, facts, actor, valid_inputs(action), now=NOW)
+    refusal_sentence(info.value)
+
+
+@pytest.mark.parametrize("role", ["admin", "intake", "supervisor", "manager"])
+def test_see_all_roles_see_any_complaint(role):
+    """Admin, intake, supervisor and manager see complaints of any department and assignee."""
+    from rules import can_see
+
+    actor = Actor(500, role, 77)
+    assert can_see(actor, None, None)
+    assert can_see(actor, DEPT, HANDLER_ID)
+    assert can_see(actor, OTHER_DEPT, None)
+
+
+def test_dept_head_sees_only_own_department():
+    """A department head sees exactly the complaints of their own department."""
+    from rules import can_see
+
+    head = Actor(HEAD_ID, "dept_head", DEPT)
+    assert can_see(head, DEPT, None)
+    assert can_see(head, DEPT, 555)
+    assert not can_see(head, OTHER_DEPT, HEAD_ID)
+    assert not can_see(head, None, None)
+
+
+def test_handler_sees_only_assigned_complaints():
+    """A handler sees exactly the complaints assigned to them, whatever the department."""
+    from rules import can_see
+
+    handler = Actor(HANDLER_ID, "handler", DEPT)
+    assert can_see(handler, DEPT, HANDLER_ID)
+    assert can_see(handler, OTHER_DEPT, HANDLER_ID)
+    assert not can_see(handler, DEPT, None)
+    assert not can_see(handler, DEPT, 13)
+
+
+def test_unknown_role_sees_nothing():
+    """A role the rules do not know is refused as out of scope."""
+    actor = Actor(7, "intern", DEPT)
+    facts = permissive_facts("accept", "registered")
+    assert not may("accept", facts, actor)
+    with pytest.raises(PermissionDenied):
+        check("accept", facts, actor)
+
+
+def test_unknown_action_is_refused_with_rule_error(refusal_sentence):
+    """An action name not in the table is refused with a RuleError, never a KeyError."""
+    facts = permissive_facts("accept", "registered")
+    assert not may("teleport", facts, ACTORS["admin"])
+    with pytest.raises(RuleError) as info:
+        check("teleport", facts, ACTORS["admin"])
+    refusal_sentence(info.value)
