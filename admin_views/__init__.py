@@ -1,5 +1,80 @@
 """Flask-Admin screens: thin views over the services."""
 
+from __future__ import annotations
 
-def init_app(app):
+from flask import Flask, request, session
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .auth import PlainForm, bp as auth_bp, login_manager
+from .dashboard import DashboardView
+
+babel = Babel()
+
+
+def select_locale():
+    """The user's choice, else the session's, else the browser's (zh-CN gets Chinese)."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    if session.get("lang") in languages:
+        return session["lang"]
+    # Browsers send zh-CN / zh-Hans / zh; Babel's catalogue is zh_Hans_CN (FLASK-ADMIN.md P7).
+    best = request.accept_languages.best_match(["en", "zh-CN", "zh-Hans-CN", "zh-Hans", "zh", "zh-SG"])
+    if best and best.lower().startswith("zh"):
+        return "zh_Hans_CN"
+    return "en"
+
+
+def init_app(app: Flask) -> None:
     """Attach login, screens, translations and security headers to the app."""
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    app.register_blueprint(auth_bp)
+
+    admin = Admin(
+        app,
+        name=_l("Complaint desk"),
+        theme=Bootstrap4Theme(swatch="flatly", fluid=True),
+        index_view=DashboardView(name=_l("Home"), url="/admin"),
+    )
+    from .registry import register_views
+
+    register_views(admin)
+
+    @app.context_processor
+    def _helpers():
+        from flask_babel import get_locale
+
+        def current_locale_tag():
+            loc = get_locale()
+            return "zh-CN" if loc and loc.language == "zh" else "en"
+
+        def language_csrf_token():
+            return PlainForm().csrf_token.current_token
+
+        return {"current_locale_tag": current_locale_tag, "language_csrf_token": language_csrf_token}
+
+    @app.route("/")
+    def root():
+        from flask import redirect, url_for
+
+        return redirect(url_for("admin.index"))
+
+    @app.after_request
+    def _security_headers(response):
+        h = response.headers
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        if current_user.is_authenticated or request.path.startswith("/login"):
+            h["Cache-Control"] = "no-store"
+            h["Pragma"] = "no-cache"
+        return response
+

@@ -1,0 +1,176 @@
+"""The secure base of every screen: role access, row scope, CSRF, no leaked DB errors.
+
+Every model view derives from :class:`SecureModelView` and says, as class attributes,
+which roles may open it (``read_roles``), change it (``write_roles``) and create rows
+(``create_roles``), and overrides :meth:`scope` when rows are per department or person.
+The scope is applied to the list, the count, ``get_one`` (details / edit / delete /
+ajax update) and to the ids of every action (FLASK-ADMIN.md P1–P3).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.tools import get_query_for_ids
+from flask_admin.form import SecureForm
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func
+from sqlalchemy.exc import SQLAlchemyError
+from wtforms import ValidationError
+
+from models import db
+
+from .export import XlsxExportMixin
+
+log = logging.getLogger(__name__)
+
+
+class RoleAccessMixin:
+    """Open to ``read_roles``; anonymous users go to the login page, others get 403."""
+
+    read_roles: tuple[str, ...] = ()
+
+    def is_accessible(self):
+        return (
+            current_user.is_authenticated
+            and current_user.is_active
+            and current_user.role in self.read_roles
+        )
+
+    def is_visible(self):
+        return self.is_accessible()
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+
+
+class SecureIndexView(RoleAccessMixin, AdminIndexView):
+    """The admin home page is not public (Flask-Admin's default index view is)."""
+
+    read_roles = ("admin", "intake", "dept_head", "handler", "supervisor", "manager")
+
+
+class SecureBaseView(RoleAccessMixin, BaseView):
+    """A custom (non-model) page with role access."""
+
+
+class SecureModelView(XlsxExportMixin, RoleAccessMixin, ModelView):
+    form_base_class = SecureForm  # CSRF on create, edit, delete, actions and ajax update
+    named_filter_urls = True
+    page_size = 50
+    can_view_details = True
+    can_delete = False  # overridden per view where deleting a row is allowed at all
+    delete_roles: tuple[str, ...] = ()
+    write_roles: tuple[str, ...] = ("admin",)
+    create_roles: tuple[str, ...] | None = None  # None: the same as write_roles
+    action_roles: tuple[str, ...] | None = None  # None: the same as write_roles
+
+    # --- who may do what (checked on every request, not only to hide buttons) -----------
+
+    def _role_in(self, roles) -> bool:
+        return current_user.is_authenticated and current_user.role in roles
+
+    @property
+    def can_edit(self):
+        return self._role_in(self.write_roles)
+
+    @property
+    def can_create(self):
+        roles = self.write_roles if self.create_roles is None else self.create_roles
+        return self._role_in(roles)
+
+    def can_act(self) -> bool:
+        roles = self.write_roles if self.action_roles is None else self.action_roles
+        return self._role_in(roles)
+
+    def is_action_allowed(self, name):
+        if name == "delete":
+            return self.can_delete and self._role_in(self.delete_roles)
+        return self.can_act() and super().is_action_allowed(name)
+
+    # --- row scope -------------------------------------------------------------------------
+
+    def scope(self, query):
+        """Restrict a query to the rows the current user may see; default: all rows."""
+        return query
+
+    def get_query(self):
+        return self.scope(super().get_query())
+
+    def get_count_query(self):
+        # count(*) rather than Flask-Admin's count(?) with a bound '*' (SQLite evaluates
+        # that per row), and the same scope as the list.
+        return self.scope(self.session.query(func.count()).select_from(self.model))
+
+    def get_one(self, id):
+        try:
+            pk = int(id)
+        except (TypeError, ValueError):
+            return None  # ?id=1,2 or ?id=abc: "not found", never a 500
+        return self.get_query().filter(self.model.id == pk).one_or_none()
+
+    def scoped_ids(self, ids):
+        """The subset of ``ids`` inside the user's scope (action ids arrive raw)."""
+        clean = []
+        for value in ids:
+            try:
+                clean.append(int(value))
+            except (TypeError, ValueError):
+                continue
+        if not clean:
+            return []
+        return get_query_for_ids(self.get_query(), self.model, clean).all()
+
+    # --- endpoints Flask-Admin does not guard by itself ------------------------------------
+
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        if not self.can_edit:
+            abort(403)
+        return super().ajax_update()
+
+    @expose("/action/", methods=("POST",))
+    def action_view(self):
+        name = request.form.get("action")
+        if not self.is_action_allowed(name):
+            abort(403)
+        return super().action_view()
+
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        if not (self.can_delete and self._role_in(self.delete_roles)):
+            abort(403)
+        return super().delete_view()
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        if not self.can_create:
+            abort(403)
+        return super().create_view()
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        if not self.can_edit:
+            abort(403)
+        return super().edit_view()
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, ValidationError):
+            flash(str(exc), "error")
+            return True
+        if isinstance(exc, SQLAlchemyError):
+            # Never show database text to a user (FLASK-ADMIN.md P5); log it for us.
+            log.exception("database error in %s", self.endpoint)
+            db.session.rollback()
+            flash(_l("The change could not be saved. Nothing was changed; please try again "
+                     "or ask your administrator."), "error")
+            return True
+        return super().handle_view_exception(exc)
