@@ -92,6 +92,45 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(str(err)) from None
         click.echo(f"Created {staff.username} ({staff.role}).")
 
+    @app.cli.command("report")
+    @click.option("--month", "month_text", required=True, help="The month, e.g. 2026-11.")
+    @click.option("--department", default="", help="Department code (default: all).")
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+                  help="The .xlsx file to write.")
+    @click.option("--lang", default="en", type=click.Choice(["en", "zh_Hans_CN"]),
+                  help="Language of the workbook.")
+    @click.option("--show-contacts", is_flag=True,
+                  help="Write customers' phone numbers unmasked (masked by default).")
+    def report_command(month_text, department, output, lang, show_contacts):
+        """Write the monthly meeting workbook (definitions: docs/metrics.md)."""
+        from flask_babel import force_locale
+        from sqlalchemy import select
+
+        from admin_views.reports import value_labels
+        from models import Department
+        from services import clock
+        from services.export import record_export
+        from services.reports import month, monthly_report, write_monthly_workbook
+
+        try:
+            period = month(month_text)
+        except ValueError:
+            raise click.BadParameter("use the form 2026-11", param_hint="--month") from None
+        dept = None
+        if department:
+            dept = db.session.scalar(select(Department).filter_by(code=department))
+            if dept is None:
+                raise click.ClickException(f"No department with code {department!r}.")
+        now = clock.now()
+        with force_locale(lang):
+            report = monthly_report(period, dept, now=now)
+            rows = write_monthly_workbook(report, output, value_labels(),
+                                          mask_phones=not show_contacts,
+                                          made_by="flask report")
+        record_export(None, "monthly_report_cli",
+                      {"month": period.label, "department": department or None}, rows, now)
+        click.echo(f"Wrote {output} ({period.label}, {dept.code if dept else 'all departments'}).")
+
     @app.cli.command("sweep")
     def sweep_command():
         """Mark overdue complaints and escalate each once per missed deadline."""

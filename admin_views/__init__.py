@@ -9,8 +9,10 @@ from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .auth import PlainForm, bp as auth_bp, login_manager
+from .auth import PlainForm, login_manager
+from .auth import bp as auth_bp
 from .dashboard import DashboardView
+from .labels import ROLE, label
 
 babel = Babel()
 
@@ -25,7 +27,9 @@ def select_locale():
     if session.get("lang") in languages:
         return session["lang"]
     # Browsers send zh-CN / zh-Hans / zh; Babel's catalogue is zh_Hans_CN (FLASK-ADMIN.md P7).
-    best = request.accept_languages.best_match(["en", "zh-CN", "zh-Hans-CN", "zh-Hans", "zh", "zh-SG"])
+    best = request.accept_languages.best_match(
+        ["en", "zh-CN", "zh-Hans-CN", "zh-Hans", "zh", "zh-SG"]
+    )
     if best and best.lower().startswith("zh"):
         return "zh_Hans_CN"
     return "en"
@@ -40,7 +44,8 @@ def init_app(app: Flask) -> None:
     admin = Admin(
         app,
         name=_l("Complaint desk"),
-        theme=Bootstrap4Theme(swatch="flatly", fluid=True),
+        # desk_base.html: the user, the language switch and a logout form in every navbar.
+        theme=Bootstrap4Theme(swatch="flatly", fluid=True, base_template="admin/desk_base.html"),
         index_view=DashboardView(name=_l("Home"), url="/admin"),
     )
     from .registry import register_views
@@ -58,7 +63,11 @@ def init_app(app: Flask) -> None:
         def language_csrf_token():
             return PlainForm().csrf_token.current_token
 
-        return {"current_locale_tag": current_locale_tag, "language_csrf_token": language_csrf_token}
+        return {
+            "current_locale_tag": current_locale_tag,
+            "language_csrf_token": language_csrf_token,
+            "role_label": lambda role: label(ROLE, role),
+        }
 
     @app.route("/")
     def root():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,8 +12,6 @@ from wtforms.csrf.session import SessionCSRF
 from wtforms.form import Form
 from wtforms.validators import InputRequired
 
-from models import Staff, db
-from models.engine import write_transaction
 from services import auth as auth_service
 
 bp = Blueprint("auth", __name__)
@@ -62,11 +60,13 @@ def safe_next(target: str | None) -> str:
     if not target:
         return fallback
     target = target.strip()
-    if "\\" in target or any(ord(ch) < 32 for ch in target):
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
+    # Judge the decoded form too: "/%5Cevil" or "/%2F/evil" must not become "//evil" later.
+    for form in (target, unquote(target)):
+        if "\\" in form or any(ord(ch) < 32 or ord(ch) == 127 for ch in form):
+            return fallback
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc or not form.startswith("/") or form.startswith("//"):
+            return fallback
     return target
 
 
@@ -117,7 +117,7 @@ def set_language():
     lang = request.form.get("lang", "")
     if form.validate() and lang in current_app.config["LANGUAGES"]:
         if current_user.is_authenticated:
-            with write_transaction(db.session):
-                db.session.get(Staff, current_user.id).locale = lang
+            auth_service.set_locale(current_user.id, lang)
         session["lang"] = lang
-    return redirect(safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+    back = request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)
+    return redirect(safe_next(back))

@@ -1,5 +1,385 @@
-"""Generated screens: departments, staff, callbacks, SLA policies, calendar, categories, audit."""
+"""Generated screens: departments, staff, callbacks, SLA policies, calendar, categories, audit.
+
+Each screen is a :class:`~admin_views.base.SecureModelView` described by class attributes:
+who reads, writes and deletes, which columns show, which rows (``scope``) a user sees.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, request
+from flask_admin import expose
+from flask_admin.contrib.sqla import filters
+from flask_admin.form import SecureForm
+from flask_admin.helpers import get_redirect_target
+from flask_admin.model.template import EndpointLinkRowAction
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from sqlalchemy import false, inspect, select, true
+from sqlalchemy.orm import joinedload
+from wtforms import PasswordField, SelectField
+from wtforms.validators import EqualTo, InputRequired, NumberRange
+
+from models import (
+    CalendarDay,
+    CallbackRecord,
+    Category,
+    Complaint,
+    ComplaintEvent,
+    Department,
+    SlaPolicy,
+    Staff,
+    db,
+)
+from rules import Role, RuleError
+from services import auth as auth_service
+
+from . import labels as L
+from .base import SecureModelView
+from .i18n import rule_message
+
+ALL_ROLES = Role.ALL
+SETTINGS = _l("Settings")
+
+
+# --- shared pieces ----------------------------------------------------------------------------
+
+
+def complaint_scope(actor):
+    """SQL twin of ``rules.can_see``: which complaints this actor may see (a WHERE clause)."""
+    if actor.role in Role.SEE_ALL:
+        return true()
+    if actor.role == Role.DEPT_HEAD and actor.department_id is not None:
+        return Complaint.department_id == actor.department_id
+    if actor.role == Role.HANDLER:
+        return Complaint.assignee_id == actor.id
+    return false()
+
+
+def _scoped_by_complaint(query, complaint_id_column):
+    """Keep the rows whose complaint the current user may see (an indexed IN sub-select)."""
+    actor = current_user.actor
+    if actor.role in Role.SEE_ALL:
+        return query
+    visible = select(Complaint.id).where(complaint_scope(actor))
+    return query.filter(complaint_id_column.in_(visible))
+
+
+def _active_staff():
+    return Staff.query.filter(Staff.active.is_(True)).order_by(Staff.full_name)
+
+
+def _active_departments():
+    return Department.query.filter(Department.active.is_(True)).order_by(Department.code)
+
+
+class QueryOptions:
+    """Filter options read on each request (Flask-Admin keeps a plain list from start-up)."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch
+
+    def __bool__(self):
+        return True
+
+    def __iter__(self):
+        return iter(self.fetch())
+
+
+def _staff_options():
+    return [(str(s.id), s.full_name) for s in Staff.query.order_by(Staff.full_name)]
+
+
+def _category_choices():
+    rows = Category.query.filter(Category.active.is_(True)).order_by(Category.sort_order)
+    return L.choices({c.code: c.name for c in rows}, blank=_l("Any"))
+
+
+def _category_name(view, context, model, name):
+    """The category's name for a stored code (one look-up per request, not per row)."""
+    if not model.category_code:
+        return ""
+    if "category_names" not in g:
+        g.category_names = dict(db.session.execute(select(Category.code, Category.name)).all())
+    return g.category_names.get(model.category_code, model.category_code)
+
+
+def _complaint_number(view, context, model, name):
+    return model.complaint.number if model.complaint else ""
+
+
+def _with_complaint_number(query, relationship):
+    """Load only the complaint's id and number with each row (not its ~60 columns)."""
+    return query.options(joinedload(relationship).load_only(Complaint.id, Complaint.number))
+
+
+class ComplaintNumberFilter(filters.BaseSQLAFilter):
+    """Rows of the complaint with exactly this number (unique index, no LIKE scan)."""
+
+    def apply(self, query, value, alias=None):
+        ids = select(Complaint.id).where(Complaint.number == value.strip())
+        return query.filter(self.column.in_(ids))
+
+    def operation(self):
+        return _l("equals")
+
+
+class DeletableByRole:
+    """Delete buttons and endpoints only for ``delete_roles`` (base.py guards the POSTs)."""
+
+    @property
+    def can_delete(self):
+        return self._role_in(self.delete_roles)
+
+
+# --- configuration screens -------------------------------------------------------------------
+
+
+class DepartmentView(SecureModelView):
+    read_roles = (Role.ADMIN, Role.INTAKE, Role.MANAGER, Role.SUPERVISOR)
+    write_roles = (Role.ADMIN,)  # no delete: a department is retired by deactivating it
+    column_list = ("code", "name", "parent", "head", "active", "is_customer_service")
+    column_details_list = column_list
+    column_select_related_list = (Department.parent, Department.head)
+    column_searchable_list = ("code", "name")
+    column_filters = ("active", "is_customer_service")
+    column_default_sort = "code"
+    form_columns = ("code", "name", "parent", "head", "active", "is_customer_service")
+    form_args = {
+        "parent": {"query_factory": _active_departments},
+        "head": {"query_factory": _active_staff},
+    }
+    column_labels = {
+        "code": _l("Code"), "name": _l("Name"), "parent": _l("Parent department"),
+        "head": _l("Department head"), "active": _l("Active"),
+        "is_customer_service": _l("Customer service"),
+    }
+
+
+class StaffView(SecureModelView):
+    """Accounts. Never shows, exports or accepts a password hash or a session token."""
+
+    read_roles = (Role.ADMIN,)
+    write_roles = (Role.ADMIN,)
+    column_list = ("username", "full_name", "department", "role", "email", "phone", "active",
+                   "last_login_at", "locked_until", "locale")
+    column_details_list = column_list + ("failed_logins",)
+    column_export_list = column_list
+    column_select_related_list = (Staff.department,)
+    column_searchable_list = ("username", "full_name")
+    column_filters = (filters.FilterEqual(Staff.role, _l("Role"), options=L.options(L.ROLE)),
+                      "active")
+    column_default_sort = "username"
+    column_formatters = L.formatters(role=L.ROLE, locale=L.LOCALE)
+    form_columns = ("username", "full_name", "email", "phone", "department", "role", "active",
+                    "locale")
+    form_overrides = {"role": SelectField, "locale": SelectField}
+    form_args = {
+        "department": {"query_factory": _active_departments},
+        "role": {"choices": L.choices(L.ROLE), "validators": [InputRequired()]},
+        "locale": {"choices": L.choices(L.LOCALE, blank=_l("Browser language"))},
+    }
+    column_extra_row_actions = [
+        EndpointLinkRowAction("fa fa-key", ".password_view", title=_l("Set password")),
+    ]
+    column_labels = {
+        "username": _l("User name"), "full_name": _l("Full name"),
+        "department": _l("Department"), "role": _l("Role"), "email": _l("E-mail"),
+        "phone": _l("Phone"), "active": _l("Active"), "last_login_at": _l("Last login"),
+        "locked_until": _l("Locked until"), "locale": _l("Language"),
+        "failed_logins": _l("Failed logins"),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        model.locale = model.locale or None
+        state = inspect(model)
+        changed = {a.key for a in state.attrs if a.history.has_changes()}
+        auth_service.account_saved(model, created=is_created, changed_fields=changed)
+
+    @expose("/password/", methods=("GET", "POST"))
+    def password_view(self):
+        """Set a user's password (its own form); every session of that user ends."""
+        if not self.can_edit:
+            abort(403)
+        return_url = get_redirect_target() or self.get_url(".index_view")
+        staff = self.get_one(request.args.get("id"))
+        if staff is None:
+            flash(_("Record does not exist."), "error")
+            return redirect(return_url)
+        form = PasswordForm(request.form if request.method == "POST" else None)
+        if request.method == "POST" and form.validate():
+            try:
+                changed = auth_service.change_password(staff.id, form.password.data)
+            except RuleError as err:
+                flash(rule_message(err), "error")
+            else:
+                if changed.id == current_user.id:
+                    login_user(changed)  # the admin's own new token: stay logged in
+                flash(_("The password of %(name)s was set; their open sessions have ended.",
+                        name=changed.full_name), "success")
+                return redirect(return_url)
+        return self.render("admin/staff_password.html", form=form, staff=staff,
+                           return_url=return_url)
+
+
+class PasswordForm(SecureForm):
+    password = PasswordField(_l("New password"), validators=[InputRequired()])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class SlaPolicyView(DeletableByRole, SecureModelView):
+    read_roles = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR)
+    write_roles = (Role.ADMIN,)
+    delete_roles = (Role.ADMIN,)
+    column_list = ("name", "kind", "category_code", "severity", "accept_hours", "resolve_days",
+                   "callback_days", "callbacks_required", "active")
+    column_details_list = column_list
+    column_default_sort = "name"
+    column_formatters = {"category_code": _category_name,
+                         **L.formatters(kind=L.KIND, severity=L.SEVERITY)}
+    form_columns = column_list
+    form_overrides = {"kind": SelectField, "category_code": SelectField, "severity": SelectField}
+    form_args = {
+        "kind": {"choices": L.choices(L.KIND, blank=_l("Any"))},
+        "category_code": {"choices": _category_choices},
+        "severity": {"choices": L.choices(L.SEVERITY, blank=_l("Any"))},
+        "accept_hours": {"validators": [InputRequired(), NumberRange(min=1, max=24 * 30)]},
+        "resolve_days": {"validators": [InputRequired(), NumberRange(min=1, max=365)]},
+        "callback_days": {"validators": [InputRequired(), NumberRange(min=1, max=365)]},
+        "callbacks_required": {"validators": [InputRequired(), NumberRange(min=1, max=10)]},
+    }
+    column_labels = {
+        "name": _l("Name"), "kind": _l("Kind"), "category_code": _l("Category"),
+        "severity": _l("Severity"), "accept_hours": _l("Hours to accept"),
+        "resolve_days": _l("Working days to resolve"),
+        "callback_days": _l("Working days to first callback"),
+        "callbacks_required": _l("Callbacks required"), "active": _l("Active"),
+    }
+
+    def on_model_change(self, form, model, is_created):
+        # An empty choice means "any": stored as NULL, as the policy matcher expects.
+        for name in ("kind", "category_code", "severity"):
+            setattr(model, name, getattr(model, name) or None)
+
+
+class CalendarDayView(DeletableByRole, SecureModelView):
+    read_roles = ALL_ROLES
+    write_roles = (Role.ADMIN,)
+    delete_roles = (Role.ADMIN,)
+    column_list = ("day", "is_working_day", "note")
+    column_details_list = column_list
+    column_default_sort = ("day", True)
+    column_filters = ("day", "is_working_day")
+    form_columns = column_list
+    column_labels = {"day": _l("Date"), "is_working_day": _l("Working day"), "note": _l("Note")}
+
+
+class CategoryView(SecureModelView):
+    read_roles = (Role.ADMIN, Role.INTAKE, Role.MANAGER, Role.SUPERVISOR)
+    write_roles = (Role.ADMIN,)  # no delete: a category is retired by deactivating it
+    column_list = ("code", "name", "name_en", "sort_order", "active")
+    column_details_list = column_list
+    column_default_sort = "sort_order"
+    column_editable_list = ("sort_order", "active")
+    form_columns = column_list
+    column_labels = {"code": _l("Code"), "name": _l("Name (Chinese)"),
+                     "name_en": _l("Name (English)"), "sort_order": _l("Order"),
+                     "active": _l("Active")}
+
+
+# --- read-only records ------------------------------------------------------------------------
+
+
+class CallbackRecordView(SecureModelView):
+    """Callbacks are written by the complaint's "record callback" action, never here."""
+
+    read_roles = ALL_ROLES
+    write_roles = ()
+    column_list = ("complaint", "at", "staff", "method", "reached", "satisfaction", "solved",
+                   "notes")
+    column_details_list = column_list
+    column_select_related_list = (CallbackRecord.staff,)  # the complaint: see get_query
+    column_default_sort = ("at", True)
+    column_sortable_list = ("at",)
+    column_filters = (
+        ComplaintNumberFilter(CallbackRecord.complaint_id, _l("Complaint number")),
+        filters.DateTimeBetweenFilter(CallbackRecord.at, _l("Time")),
+        filters.FilterEqual(CallbackRecord.method, _l("Method"),
+                            options=L.options(L.CALLBACK_METHOD)),
+        filters.FilterEqual(CallbackRecord.satisfaction, _l("Satisfaction"),
+                            options=L.options(L.SATISFACTION)),
+    )
+    column_formatters = {"complaint": _complaint_number,
+                         **L.formatters(method=L.CALLBACK_METHOD, satisfaction=L.SATISFACTION)}
+    column_labels = {
+        "complaint": _l("Complaint"), "at": _l("Time"), "staff": _l("Called by"),
+        "method": _l("Method"), "reached": _l("Reached"), "satisfaction": _l("Satisfaction"),
+        "solved": _l("Problem solved"), "notes": _l("Notes"),
+    }
+
+    def scope(self, query):
+        return _scoped_by_complaint(query, CallbackRecord.complaint_id)
+
+    def get_query(self):
+        return _with_complaint_number(super().get_query(), CallbackRecord.complaint)
+
+
+class ComplaintEventView(SecureModelView):
+    """The audit trail (处理记录): append-only, newest first, scoped like the complaints."""
+
+    read_roles = ALL_ROLES
+    write_roles = ()
+    column_list = ("at", "complaint", "actor", "action", "from_status", "to_status",
+                   "to_department", "to_assignee", "escalation_level", "note")
+    column_details_list = ("at", "complaint", "actor", "action", "from_status", "to_status",
+                           "from_department", "to_department", "from_assignee", "to_assignee",
+                           "escalation_level", "note")
+    column_select_related_list = (ComplaintEvent.actor, ComplaintEvent.to_department,
+                                  ComplaintEvent.to_assignee)  # the complaint: see get_query
+    column_default_sort = ("at", True)  # newest first, along the index on "at"
+    column_sortable_list = ("at",)
+    simple_list_pager = True  # no count(*) of the whole trail on every page (it only grows)
+    column_filters = (
+        ComplaintNumberFilter(ComplaintEvent.complaint_id, _l("Complaint number")),
+        filters.FilterEqual(ComplaintEvent.action, _l("Action"), options=L.options(L.ACTION)),
+        filters.IntEqualFilter(ComplaintEvent.actor_id, _l("Actor"),
+                               options=QueryOptions(_staff_options)),
+        filters.DateTimeBetweenFilter(ComplaintEvent.at, _l("Time")),
+    )
+    column_formatters = {
+        "complaint": _complaint_number,
+        **L.formatters(action=L.ACTION, from_status=L.STATUS, to_status=L.STATUS,
+                       escalation_level=L.ESCALATION),
+    }
+    column_labels = {
+        "at": _l("Time"), "complaint": _l("Complaint"), "actor": _l("Actor"),
+        "action": _l("Action"), "from_status": _l("From status"), "to_status": _l("To status"),
+        "from_department": _l("From department"), "to_department": _l("To department"),
+        "from_assignee": _l("From assignee"), "to_assignee": _l("To assignee"),
+        "escalation_level": _l("Escalation level"), "note": _l("Note"),
+    }
+
+    def scope(self, query):
+        return _scoped_by_complaint(query, ComplaintEvent.complaint_id)
+
+    def get_query(self):
+        return _with_complaint_number(super().get_query(), ComplaintEvent.complaint)
 
 
 def add_views(admin):
-    """Add the configuration and audit screens."""
+    """Add the record and configuration screens, after the complaint screens."""
+    admin.add_view(CallbackRecordView(CallbackRecord, db, name=_l("Callback records"),
+                                      endpoint="callback_record"))
+    admin.add_view(ComplaintEventView(ComplaintEvent, db, name=_l("Audit trail"),
+                                      endpoint="complaint_event"))
+    for view, model, name, endpoint in (
+        (DepartmentView, Department, _l("Departments"), "department"),
+        (StaffView, Staff, _l("Staff"), "staff"),
+        (SlaPolicyView, SlaPolicy, _l("SLA policies"), "sla_policy"),
+        (CalendarDayView, CalendarDay, _l("Calendar"), "calendar_day"),
+        (CategoryView, Category, _l("Categories"), "category"),
+    ):
+        admin.add_view(view(model, db, name=name, endpoint=endpoint, category=SETTINGS))

@@ -1,6 +1,7 @@
 """Translated labels of every value set (status, role, channel, …) for screens and exports."""
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 STATUS = {
     "registered": _l("Registered"),
@@ -53,8 +54,17 @@ ACTION = {
 }
 
 
-def choices(mapping):
-    """WTForms choices from a label mapping: [(value, label), …]."""
+def choices(mapping, blank=None):
+    """WTForms ``SelectField`` choices from a label mapping, after an optional blank choice.
+
+    (WTForms 3.3 deprecates plain tuples as SelectField choices.)
+    """
+    first = [SelectChoice("", blank)] if blank is not None else []
+    return first + [SelectChoice(value, label) for value, label in mapping.items()]
+
+
+def options(mapping):
+    """Flask-Admin filter options from a label mapping: [(value, label), …]."""
     return [(value, label) for value, label in mapping.items()]
 
 
@@ -63,3 +73,18 @@ def label(mapping, value):
     if value is None:
         return ""
     return mapping.get(value, value)
+LOCALE = {"en": "English", "zh_Hans_CN": "中文"}
+
+
+def formatter(mapping):
+    """A Flask-Admin column formatter showing the translated label of the column's value."""
+
+    def _format(view, context, model, name):
+        return label(mapping, getattr(model, name.rsplit(".", 1)[-1]))
+
+    return _format
+
+
+def formatters(**mappings):
+    """``column_formatters`` for several enum columns: ``formatters(status=STATUS, …)``."""
+    return {name: formatter(mapping) for name, mapping in mappings.items()}

@@ -1,9 +1,10 @@
 """Which screens exist, in which menu order. Each view module adds its own views here."""
 
-from . import complaints, crud
+from . import complaints, crud, reports
 
 
 def register_views(admin):
     """Add every model and custom view to the admin (see each module's ``add_views``)."""
     complaints.add_views(admin)
     crud.add_views(admin)
+    reports.add_views(admin)

@@ -41,6 +41,10 @@ class Complaint(db.Model):
         Index("ix_complaint_dept_status_due", "department_id", "status", "due_at"),
         Index("ix_complaint_assignee_status_due", "assignee_id", "status", "due_at"),
         Index("ix_complaint_status_due", "status", "due_at"),
+        # "My queue" of a department head / handler: open complaints by due time (no
+        # deadline last), read in index order whatever the status (services.queries).
+        Index("ix_complaint_dept_due", "department_id", "due_at"),
+        Index("ix_complaint_assignee_due", "assignee_id", "due_at"),
         # The deadline sweep: open complaints past due that are not yet marked.
         Index("ix_complaint_due_unmarked", "due_at", "overdue_since"),
     )
@@ -52,7 +56,7 @@ class Complaint(db.Model):
     received_at: Mapped[datetime] = mapped_column(index=True)
     registered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
 
-    customer_name: Mapped[str] = mapped_column(String(100))
+    customer_name: Mapped[str] = mapped_column(String(100), index=True)
     customer_phone: Mapped[Optional[str]] = mapped_column(String(32))
     # Digits only, without +86 / 0086: exact, indexed lookup by phone.
     customer_phone_norm: Mapped[Optional[str]] = mapped_column(String(20), index=True)

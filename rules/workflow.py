@@ -78,6 +78,7 @@ class Decision:
     inputs: Mapping = field(default_factory=dict)
 
 
+MAX_COMPENSATION = Decimal("10000000000")  # what the Numeric(12, 2) column holds
 CS = (Role.INTAKE, Role.MANAGER, Role.ADMIN)  # customer service may do the clerk's work
 MANAGERS = (Role.MANAGER, Role.ADMIN)
 
@@ -241,7 +242,7 @@ def check_version(expected: int | None, actual: int) -> None:
     if expected is None:
         return
     try:
-        same = int(expected) == int(actual)
+        same = str(expected).strip() == str(int(actual))
     except (TypeError, ValueError):  # a tampered or garbled version field
         same = False
     if not same:
@@ -365,15 +366,18 @@ def _check_inputs(row: Transition, facts: Facts, actor: Actor, inputs: Mapping, 
                 exact = amount == amount.quantize(Decimal("0.01"))
             except InvalidOperation:  # too many digits to quantize (e.g. 1e30)
                 exact = False
-            if amount < 0 or not exact:
-                raise InvalidInput(N_("The compensation amount must be a positive sum in yuan "
-                                      "with at most two decimals."))
+            if amount < 0 or not exact or amount >= MAX_COMPENSATION:
+                raise InvalidInput(N_("The compensation amount must be a sum in yuan from 0 to "
+                                      "9,999,999,999.99, with at most two decimals."))
             clean["compensation_amount"] = amount
         elif clean.get("remedy") == "compensation":
             raise MissingInput(N_("Please fill in the compensation amount."))
     elif action == Action.CALLBACK:
         _one_of(clean["method"], CallbackMethod.ALL, "method")
         if inputs["reached"]:
+            if not inputs.get("satisfaction"):
+                raise MissingInput(N_("Please fill in the %(field_name)s."),
+                                   field_name=FIELD_NAMES["satisfaction"])
             _one_of(inputs.get("satisfaction"), Satisfaction.ALL, "satisfaction")
             if not isinstance(inputs.get("solved"), bool):
                 raise MissingInput(N_("Please fill in the %(field_name)s."), field_name=FIELD_NAMES["solved"])

@@ -12,3 +12,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -r "$req"
   touch "$stamp"
 fi
+# The Chinese catalogue: compile it when the .mo is missing or older than the .po.
+mo=translations/zh_Hans_CN/LC_MESSAGES/messages.mo
+if [ -f "${mo%.mo}.po" ] && { [ ! -f "$mo" ] || [ "${mo%.mo}.po" -nt "$mo" ]; }; then
+  .venv/bin/pybabel compile -d translations -l zh_Hans_CN
+fi

@@ -20,27 +20,8 @@ if ! pg_isready -h 127.0.0.1 -q 2>/dev/null; then
   for _ in $(seq 30); do pg_isready -h 127.0.0.1 -q && break; sleep 1; done
 fi
 dbname="complaintdesk_test_$$_$(date +%s)"
-"$PY" - "$server" "$dbname" create <<'PYEOF'
-import sys
-from sqlalchemy import create_engine, text
-server, name, verb = sys.argv[1:]
-engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-with engine.connect() as conn:
-    if verb == "create":
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    else:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-PYEOF
-cleanup() {
-  "$PY" - "$server" "$dbname" drop <<'PYEOF' || true
-import sys
-from sqlalchemy import create_engine, text
-server, name, verb = sys.argv[1:]
-engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-with engine.connect() as conn:
-    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-PYEOF
-}
+"$PY" scripts/pgdb.py "$server" "$dbname" create
+cleanup() { "$PY" scripts/pgdb.py "$server" "$dbname" drop || true; }
 trap cleanup EXIT
 echo "== test suite on PostgreSQL ($dbname)"
 TEST_DATABASE_URL="$server/$dbname" "$PY" -m pytest "$@"

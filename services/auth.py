@@ -43,11 +43,40 @@ def set_password(staff: Staff, password: str) -> None:
     staff.locked_until = None
 
 
+def change_password(staff_id: int, password: str) -> Staff:
+    """Set a new password and end every session of that user, in one transaction."""
+    check_password_strength(password)
+    with write_transaction(db.session):
+        staff = db.session.get(Staff, staff_id, with_for_update=True)
+        set_password(staff, password)
+    return staff
+
+
+# Changes to an account that end its open sessions (the role is re-read on every request
+# anyway; rotating the token makes the user log in again under the new terms).
+SESSION_ENDING_FIELDS = frozenset({"role", "active"})
+
+
+def account_saved(staff: Staff, *, created: bool, changed_fields) -> None:
+    """Before an account edit is committed: a new account gets a session token and no
+    usable password (an administrator sets one); a role or active change ends its sessions."""
+    if created or not staff.session_token:
+        staff.session_token = new_token()
+        staff.password_hash = staff.password_hash or "!"
+        staff.failed_logins = staff.failed_logins or 0
+    elif SESSION_ENDING_FIELDS & set(changed_fields):
+        staff.session_token = new_token()
+
+
 def create_user(username, full_name, role, password, department_id=None, email=None,
                 locale=None) -> Staff:
     if role not in Role.ALL:
         raise InvalidInput(N_("Unknown role."))
     with write_transaction(db.session):
+        taken = db.session.scalar(select(Staff.id).where(Staff.username == username.strip()))
+        if taken is not None:  # said in words; the unique constraint still backs it
+            raise InvalidInput(N_("The user name %(username)s is already taken."),
+                               username=username.strip())
         staff = Staff(username=username.strip(), full_name=full_name.strip(), role=role,
                       department_id=department_id, email=email, locale=locale, active=True,
                       session_token=new_token(), failed_logins=0)
@@ -100,6 +129,12 @@ def end_sessions(staff: Staff) -> None:
     """Rotate the session token: every cookie issued before stops working."""
     with write_transaction(db.session):
         db.session.merge(staff).session_token = new_token()
+
+
+def set_locale(staff_id: int, locale: str | None) -> None:
+    """Store a user's interface language (None: follow the browser)."""
+    with write_transaction(db.session):
+        db.session.get(Staff, staff_id).locale = locale or None
 
 
 def load_by_token(token: str) -> Staff | None:

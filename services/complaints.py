@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 import rules
@@ -42,12 +43,12 @@ def _policy_for(complaint: Complaint):
     return match_policy(policies(), complaint.kind, category, complaint.severity)
 
 
-def _event(complaint: Complaint, actor: Staff | None, action: str, now: datetime, *,
+def _event(complaint: Complaint, actor_id: int | None, action: str, now: datetime, *,
            from_status=None, from_department_id=None, from_assignee_id=None, note=None):
     event = ComplaintEvent(
         complaint_id=complaint.id,
         at=now,
-        actor_id=actor.id if actor else None,
+        actor_id=actor_id,
         action=action,
         from_status=from_status,
         to_status=complaint.status,
@@ -68,6 +69,7 @@ def _event(complaint: Complaint, actor: Staff | None, action: str, now: datetime
 def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Complaint:
     """Register a new complaint (status ``registered``) with its number and accept deadline."""
     now = now or clock.now()
+    actor_id = actor.id  # read once: the transaction below starts by expiring the session
     clean = rules.check_register(actor.role, data)
     with write_transaction(db.session):
         category = None
@@ -81,7 +83,7 @@ def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Compla
             kind=clean["kind"],
             channel=clean["channel"],
             received_at=received,
-            registered_by_id=actor.id,
+            registered_by_id=actor_id,
             customer_name=clean["customer_name"],
             customer_phone=clean.get("customer_phone") or None,
             customer_phone_norm=clean["customer_phone_norm"],
@@ -104,7 +106,7 @@ def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Compla
         complaint.due_at = complaint.accept_due
         db.session.add(complaint)
         db.session.flush()
-        _event(complaint, actor, Action.REGISTER, now, note=None)
+        _event(complaint, actor_id, Action.REGISTER, now, note=None)
     return complaint
 
 
@@ -266,7 +268,12 @@ def _apply(c: Complaint, decision: rules.Decision, actor: Staff, now: datetime):
         # A new deadline: not missed yet, unless it is already in the past (then it counts
         # as missed now, without a second escalation for the same lateness).
         c.overdue_since = now if (c.due_at is not None and c.due_at < now) else None
+        c.was_overdue = c.was_overdue or c.overdue_since is not None
     c.updated_at = now
+    # Every accepted action is a new version of the complaint, even one that changes no
+    # column (an urge, a callback that did not reach the customer, two actions within the
+    # same second): a form opened before it is stale, and the version counts the actions.
+    flag_modified(c, "updated_at")
     return note, callback
 
 
@@ -293,10 +300,13 @@ def perform(complaint_id, action: str, actor: Staff, inputs: Mapping | None = No
             facts_inputs = _target_facts(action, inputs)
             decision = rules.check(action, complaint.facts(), _actor(actor), facts_inputs, now)
             before = (complaint.status, complaint.department_id, complaint.assignee_id)
-            note, callback = _apply(complaint, decision, actor, now)
+            # No autoflush while applying: the calendar and policy look-ups inside would
+            # otherwise write a half-applied complaint (and bump its version twice).
+            with db.session.no_autoflush:
+                note, callback = _apply(complaint, decision, actor, now)
             db.session.flush()
             event = _event(
-                complaint, actor, action, now, from_status=before[0],
+                complaint, actor.id, action, now, from_status=before[0],
                 from_department_id=before[1], from_assignee_id=before[2], note=note,
             )
     except StaleDataError:
@@ -350,12 +360,62 @@ def record_edit(complaint: Complaint, changes: Mapping[str, tuple], actor: Staff
     if not changes:
         return None
     now = now or clock.now()
-    if not rules.can_see(_actor(actor), complaint.department_id, complaint.assignee_id):
-        raise PermissionDenied(N_("This complaint is not in your queue."))
-    complaint.updated_at = now
-    if "customer_phone" in changes:
-        complaint.customer_phone_norm = rules.normalize_phone(complaint.customer_phone)
-    note = "; ".join(f"{name}: {old!s} → {new!s}" for name, (old, new) in sorted(changes.items()))
-    return _event(complaint, actor, Action.EDIT, now, from_status=complaint.status,
-                  from_department_id=complaint.department_id,
-                  from_assignee_id=complaint.assignee_id, note=note[:4000])
+    # No autoflush: loading the actor would write the edited complaint before updated_at is
+    # set, and the complaint's version would go up twice for one edit.
+    with db.session.no_autoflush:
+        if not rules.can_see(_actor(actor), complaint.department_id, complaint.assignee_id):
+            raise PermissionDenied(N_("This complaint is not in your queue."))
+        complaint.updated_at = now
+        if "customer_phone" in changes:
+            complaint.customer_phone_norm = rules.normalize_phone(complaint.customer_phone)
+        note = "; ".join(
+            f"{name}: {old!s} → {new!s}" for name, (old, new) in sorted(changes.items())
+        )
+        return _event(complaint, actor.id, Action.EDIT, now, from_status=complaint.status,
+                      from_department_id=complaint.department_id,
+                      from_assignee_id=complaint.assignee_id, note=note[:4000])
+
+
+_OPTIONAL_TEXT = ("customer_phone", "customer_email", "demand")
+
+
+def edit(complaint_id, values: Mapping, actor: Staff, *, expected_version=None,
+         now: datetime | None = None) -> Complaint:
+    """Save the generic edit form: EDITABLE_FIELDS only, checked as at registration, audited.
+
+    Refused (RuleError, nothing written) when the complaint is outside the actor's scope,
+    when the form was opened on an older version, or when the values are not valid.
+    """
+    now = now or clock.now()
+    try:
+        with write_transaction(db.session):
+            complaint = _load_for_update(complaint_id)
+            if complaint is None or not rules.can_see(
+                _actor(actor), complaint.department_id, complaint.assignee_id
+            ):
+                raise NotFound()
+            rules.check_version(expected_version, complaint.version)
+            current = {name: getattr(complaint, name) for name in EDITABLE_FIELDS}
+            wanted = {k: v for k, v in values.items() if k in EDITABLE_FIELDS}
+            clean = rules.check_register(actor.role, {**current, **wanted})
+            if clean.get("category_id") is not None and (
+                db.session.get(Category, clean["category_id"]) is None
+            ):
+                raise rules.InvalidInput(N_("The %(field_name)s is not one of the allowed "
+                                            "values."), field_name=N_("category"))
+            changes = {}
+            for name in EDITABLE_FIELDS:
+                new = clean.get(name)
+                if name in _OPTIONAL_TEXT:
+                    new = new or None
+                elif name == "received_at" and new is None:
+                    new = current[name]  # the receipt time cannot be cleared
+                elif name == "description":
+                    new = new or ""
+                if new != current[name]:
+                    changes[name] = (current[name], new)
+                    setattr(complaint, name, new)
+            record_edit(complaint, changes, actor, now)
+    except StaleDataError:
+        raise StaleVersion() from None
+    return complaint

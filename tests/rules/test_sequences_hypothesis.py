@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -36,7 +37,7 @@ ACTIONS = (
     "extend_request", "extend_decide", "urge",
 )
 # Actions that leave the main path; drawn less often.
-DETOURS = ("reject", "return", "force_close", "reopen", "escalate", "urge", "extend_request",
+DETOURS = ("reject", "return", "force_close", "reopen", "urge", "extend_request",
            "extend_decide", "review_send_back")
 REFUSALS = (TransitionNotAllowed, PermissionDenied, MissingInput, InvalidInput)
 
@@ -44,7 +45,7 @@ REFUSALS = (TransitionNotAllowed, PermissionDenied, MissingInput, InvalidInput)
 ACTIVE_DEPTS = (10, 20)
 INACTIVE_DEPT = 30
 CS_DEPT = 99
-# The cast: (actor, role for assignment purposes).
+# The cast: every role, two departments, two handlers in department 10.
 CAST = (
     Actor(1, "intake", CS_DEPT),
     Actor(2, "manager", CS_DEPT),
@@ -60,7 +61,7 @@ STAFF_OF = {d: [a for a in CAST if a.department_id == d and a.role in ("handler"
             for d in ACTIVE_DEPTS}
 START = datetime(2026, 3, 2, 9, 0)
 
-TEXT = st.sampled_from(["Because.", "客户来电", "x"])
+REASON = "客户来电 again."  # any non-blank text will do; kept fixed to save draws
 BLANK = st.sampled_from(["", "   ", None])
 BAD_AMOUNT = st.sampled_from(["-1", "0.001", "abc", "NaN", "Infinity", "1e30", True])
 
@@ -71,9 +72,9 @@ def inputs_for(draw, action: str, f: Facts, now: datetime):
     corrupt = draw(st.integers(0, 5)) == 0
     inputs: dict = {}
     if action in ("reject", "return", "review_send_back", "force_close", "reopen", "escalate"):
-        inputs = {"reason": draw(TEXT)}
+        inputs = {"reason": REASON}
     elif action == "urge":
-        inputs = {"note": draw(TEXT)}
+        inputs = {"note": REASON}
     elif action == "forward":
         target = draw(st.sampled_from([d for d in ACTIVE_DEPTS if d != f.department_id]))
         inputs = {"department_id": target, "department_active": True,
@@ -88,31 +89,27 @@ def inputs_for(draw, action: str, f: Facts, now: datetime):
         inputs = {"assignee_id": person.id, "assignee_active": True,
                   "assignee_department_id": f.department_id, "assignee_role": person.role}
     elif action == "resolve":
-        inputs = {"root_cause": draw(TEXT), "responsibility": draw(st.sampled_from(
-                  ["company", "customer", "third_party", "mixed"])),
-                  "remedy": draw(st.sampled_from(["return", "exchange", "repair", "explanation",
-                                                  "other", "compensation"])),
-                  "resolution": draw(TEXT)}
-        if inputs["remedy"] == "compensation" or draw(st.booleans()):
+        remedy = draw(st.sampled_from(["exchange", "explanation", "compensation"]))
+        inputs = {"root_cause": REASON, "responsibility": "company", "remedy": remedy,
+                  "resolution": REASON}
+        if remedy == "compensation":
             inputs["compensation_amount"] = draw(st.sampled_from(["0.50", "100", 35, "12.3"]))
     elif action == "callback":
         reached = draw(st.booleans())
-        inputs = {"method": draw(st.sampled_from(["phone", "sms", "email", "visit", "messaging"])),
-                  "reached": reached}
+        inputs = {"method": "phone", "reached": reached}
         if reached:
             inputs["satisfaction"] = draw(st.sampled_from(Satisfaction.ALL))
-            inputs["solved"] = draw(st.booleans())
+            inputs["solved"] = inputs["satisfaction"] in Satisfaction.GOOD
     elif action == "extend_request":
         floor = max(now, f.resolve_due or now)
-        inputs = {"reason": draw(TEXT),
-                  "new_due": floor + timedelta(hours=draw(st.integers(1, 24 * 10)))}
+        inputs = {"reason": REASON, "new_due": floor + timedelta(days=2)}
     elif action == "extend_decide":
         inputs = {"approve": draw(st.booleans())}
 
     if not corrupt:
         return inputs, True
     # Corrupt one thing: a blank required text, a missing/mistyped field, or a bad value.
-    kind = draw(st.sampled_from(["blank", "drop", "bad_value"]))
+    kind = draw(st.sampled_from(["blank", "drop", "bad_value", "bad_value"]))
     if kind == "blank" and inputs:
         key = draw(st.sampled_from(sorted(inputs)))
         inputs[key] = draw(BLANK)
@@ -125,8 +122,8 @@ def inputs_for(draw, action: str, f: Facts, now: datetime):
             {"department_id": CS_DEPT, "department_is_customer_service": True},
         ])))
     elif action == "resolve":
-        inputs[draw(st.sampled_from(["responsibility", "remedy", "compensation_amount"]))] = (
-            draw(BAD_AMOUNT))
+        key = draw(st.sampled_from(["responsibility", "remedy", "compensation_amount"]))
+        inputs[key] = draw(BAD_AMOUNT) if key == "compensation_amount" else "unknown"
     elif action == "callback":
         inputs["method"] = "fax"
     elif action == "extend_request":
@@ -164,6 +161,12 @@ def apply(f: Facts, d, actor: Actor, now: datetime) -> Facts:
     return new
 
 
+@lru_cache(maxsize=4096)
+def _allowed_pairs(f: Facts) -> list:
+    """(actor, action) pairs allowed on these facts; only used to steer the draws."""
+    return [(a, act) for a in CAST for act in allowed_actions(f, a)]
+
+
 def assert_invariants(f: Facts):
     assert f.status in Status.ALL
     assert 0 <= f.escalation_level <= MAX_ESCALATION
@@ -183,15 +186,15 @@ def test_random_sequences_keep_workflow_invariants(data, refusal_sentence):
     )
     assert f.escalation_level == (2 if severity == "critical" else 0)
     now = START
-    steps = data.draw(st.integers(1, 30), label="steps")
+    steps = data.draw(st.integers(1, 20), label="steps")
     for _ in range(steps):
         assert_invariants(f)
-        now += timedelta(hours=data.draw(st.integers(0, 30)))
+        now += timedelta(hours=7)
         # Mostly walk the allowed paths, mostly forward, so that deep states are reached;
         # sometimes try anything at all.
-        pairs = [(a, act) for a in CAST for act in allowed_actions(f, a)]
+        mode = data.draw(st.integers(0, 7))
+        pairs = _allowed_pairs(f) if mode else []
         forward = [p for p in pairs if p[1] not in DETOURS]
-        mode = data.draw(st.integers(0, 5))
         if mode >= 2 and forward:
             actor, action = data.draw(st.sampled_from(forward))
         elif mode == 1 and pairs:

@@ -168,7 +168,7 @@ def test_due_exactly_at_cutoff_is_not_due_soon(cal):
 
 
 def test_due_soon_over_national_day(cal):
-    """Over the Golden Week the cutoff skips the holidays: due Oct 8 09:00 is due soon on Sep 30 10:00."""
+    """Over the Golden Week the cutoff skips the holidays: on Sep 30 10:00, due before Oct 8 10:00 is due soon."""
     now = datetime(2026, 9, 30, 10, 0)
     assert is_due_soon(datetime(2026, 10, 8, 9, 59, 59), now, cal)
     assert not is_due_soon(datetime(2026, 10, 8, 10, 0), now, cal)

@@ -157,7 +157,7 @@ def test_due_soon_cutoff_skips_non_working_days(cal, now, cutoff):
 DAYS = st.dates(min_value=date(2005, 1, 1), max_value=date(2028, 12, 31))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(start=DAYS, n=st.integers(1, 40))
 def test_add_working_days_lands_on_working_day(start, n):
     """add_working_days(d, n) for n >= 1 is a working day after d."""
@@ -166,14 +166,14 @@ def test_add_working_days_lands_on_working_day(start, n):
     assert SHARED.is_working_day(end)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(start=DAYS, n=st.integers(0, 40))
 def test_add_working_days_is_strictly_monotonic(start, n):
     """One more working day always lands strictly later."""
     assert SHARED.add_working_days(start, n) < SHARED.add_working_days(start, n + 1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(start=DAYS, n=st.integers(0, 40))
 def test_working_days_between_inverts_add(start, n):
     """working_days_between(d, add_working_days(d, n)) == n."""

@@ -1,0 +1,175 @@
+"""The complaint list's filters, with stable URL names and options read per request.
+
+URL names do not depend on the interface language (``?flt0_status_equals=in_progress``,
+``?flt0_deadline_is=overdue``, ``?flt0_received_between=2026-01-01+to+2026-01-31``).
+Options that come from the database (departments, people, categories) are read on each
+request and limited to the user's scope (Flask-Admin caches them at start-up otherwise).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import g, has_app_context
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter
+from flask_admin.model.filters import BaseDateBetweenFilter
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from models import Category, Complaint, Department, Staff, db
+from rules import Role, Status
+from services import clock, queries
+from services.calendar_source import business_calendar
+
+from . import labels
+
+
+class KeyedFilter(BaseSQLAFilter):
+    """A filter with a fixed URL key (``flt0_<url_key>=…``)."""
+
+    url_key = ""
+    op_label = _l("equals")
+
+    def operation(self):
+        return self.op_label
+
+
+class ValueFilter(KeyedFilter):
+    """column = value, the value one of the options."""
+
+    def __init__(self, column, name, url_key, options, coerce=str):
+        super().__init__(column, name, options=options)
+        self.url_key = url_key
+        self.coerce = coerce
+
+    def clean(self, value):
+        return self.coerce(value)
+
+    def apply(self, query, value, alias=None):
+        return query.filter(self.get_column(alias) == value)
+
+
+class StatusFilter(ValueFilter):
+    """One status, or any open one."""
+
+    def __init__(self):
+        options = [("open", _l("Any open status")), *labels.STATUS.items()]
+        super().__init__(Complaint.status, _l("Status"), "status_equals", options)
+
+    def validate(self, value):
+        return value == "open" or value in Status.ALL
+
+    def apply(self, query, value, alias=None):
+        if value == "open":
+            return query.filter(Complaint.status.in_(Status.OPEN))
+        return query.filter(Complaint.status == value)
+
+
+def request_now():
+    """The request's "now" (one clock reading per request)."""
+    if "deadline_now" not in g:
+        g.deadline_now = clock.now()
+    return g.deadline_now
+
+
+def due_soon_cutoff():
+    """The calendar's due-soon cutoff for the request's "now", computed once per request."""
+    if "deadline_cutoff" not in g:
+        g.deadline_cutoff = business_calendar().due_soon_cutoff(request_now())
+    return g.deadline_cutoff
+
+
+def deadline_now():
+    """The request's "now" and due-soon cutoff."""
+    return request_now(), due_soon_cutoff()
+
+
+DEADLINES = {"overdue": _l("Overdue"), "due_today": _l("Due today"),
+             "due_soon": _l("Due soon (less than one working day)")}
+
+
+class DeadlineFilter(KeyedFilter):
+    url_key = "deadline_is"
+    op_label = _l("is")
+
+    def __init__(self):
+        super().__init__(Complaint.due_at, _l("Deadline"), options=list(DEADLINES.items()))
+
+    def validate(self, value):
+        return value in DEADLINES
+
+    def apply(self, query, value, alias=None):
+        now, cutoff = deadline_now()
+        return query.filter(queries.deadline_clause(value, now, cutoff))
+
+
+class ReceivedBetweenFilter(KeyedFilter, BaseDateBetweenFilter):
+    """Received on or after the first day and on or before the last (whole days)."""
+
+    url_key = "received_between"
+    op_label = _l("between")
+
+    def __init__(self):
+        super().__init__(Complaint.received_at, _l("Received"), data_type="daterangepicker")
+
+    def apply(self, query, value, alias=None):
+        start, end = value
+        return query.filter(Complaint.received_at >= datetime.combine(start, time(0)),
+                            Complaint.received_at < datetime.combine(end + timedelta(days=1),
+                                                                     time(0)))
+
+
+# --- options from the database, scoped ---------------------------------------------------
+
+
+def _user_ready() -> bool:
+    return has_app_context() and current_user and current_user.is_authenticated
+
+
+def department_options():
+    if not _user_ready():
+        return []
+    stmt = select(Department.id, Department.name, Department.active).order_by(Department.name)
+    if current_user.role in (Role.DEPT_HEAD, Role.HANDLER):
+        stmt = stmt.where(Department.id == current_user.department_id)
+    return [(str(i), name if active else f"{name} ({_l('inactive')})")
+            for i, name, active in db.session.execute(stmt)]
+
+
+def person_options():
+    if not _user_ready():
+        return []
+    stmt = (select(Staff.id, Staff.full_name)
+            .where(Staff.role.in_((Role.HANDLER, Role.DEPT_HEAD)))
+            .order_by(Staff.full_name))
+    if current_user.role == Role.DEPT_HEAD:
+        stmt = stmt.where(Staff.department_id == current_user.department_id)
+    elif current_user.role == Role.HANDLER:
+        stmt = stmt.where(Staff.id == current_user.id)
+    return [(str(i), name) for i, name in db.session.execute(stmt)]
+
+
+def category_options():
+    if not _user_ready():
+        return []
+    stmt = select(Category.id, Category.name).order_by(Category.sort_order, Category.name)
+    return [(str(i), name) for i, name in db.session.execute(stmt)]
+
+
+def complaint_filters():
+    return [
+        StatusFilter(),
+        ValueFilter(Complaint.department_id, _l("Department"), "department_equals",
+                    department_options, coerce=int),
+        ValueFilter(Complaint.assignee_id, _l("Assignee"), "assignee_equals",
+                    person_options, coerce=int),
+        ValueFilter(Complaint.category_id, _l("Category"), "category_equals",
+                    category_options, coerce=int),
+        ValueFilter(Complaint.severity, _l("Severity"), "severity_equals",
+                    list(labels.SEVERITY.items())),
+        ValueFilter(Complaint.customer_class, _l("Customer class"), "customer_class_equals",
+                    list(labels.CUSTOMER_CLASS.items())),
+        DeadlineFilter(),
+        ReceivedBetweenFilter(),
+    ]

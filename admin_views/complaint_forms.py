@@ -1,0 +1,302 @@
+"""The small forms of the complaint screens: registration / edit, one per workflow action, bulk.
+
+The forms collect input and CSRF only; whether an action is allowed and whether its
+inputs are complete is for ``rules`` to say (their refusal is shown to the user), so
+select fields do not second-guess the choices (``validate_choice=False``).
+"""
+
+from __future__ import annotations
+
+from flask_admin.form import SecureForm
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms import SelectChoice as Choice
+from wtforms.validators import Length, Optional
+
+from models import Category, Department, Staff, db
+from rules import Action, Role
+from rules.workflow import TRANSITIONS
+
+from . import labels
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+# Which roles the transition table lets take each action at all (any status): a role
+# outside this set gets 403 on the action's endpoints; inside it, rules judge each case.
+ACTION_ROLES: dict[str, frozenset[str]] = {}
+for _row in TRANSITIONS:
+    ACTION_ROLES[_row.action] = ACTION_ROLES.get(_row.action, frozenset()) | set(_row.roles)
+
+
+def _blank(label=None):
+    return Choice("", label if label is not None else _l("— choose —"))
+
+
+def enum_choices(mapping, blank=True):
+    """Choices from a label mapping of admin_views.labels, optionally with an empty first."""
+    items = [Choice(value, text) for value, text in mapping.items()]
+    return ([_blank()] if blank else []) + items
+
+
+def _select(label, mapping=None, blank=True, **kwargs):
+    return SelectField(label, choices=enum_choices(mapping, blank) if mapping else [],
+                       validate_choice=False, **kwargs)
+
+
+YES_NO = {"yes": _l("Yes"), "no": _l("No")}
+
+
+def yes_no(value):
+    """'yes' → True, 'no' → False, anything else → None (rules then ask for it)."""
+    return {"yes": True, "no": False}.get(value)
+
+
+def _text(value):
+    return (value or "").strip()
+
+
+# --- choices read from the database (active rows only) ----------------------------------
+
+
+def department_choices(*, exclude_id=None):
+    """Departments a complaint can be forwarded to: active, not customer service."""
+    rows = db.session.scalars(
+        select(Department)
+        .where(Department.active.is_(True), Department.is_customer_service.is_(False))
+        .order_by(Department.name)
+    ).all()
+    return [_blank()] + [Choice(str(d.id), d.name) for d in rows if d.id != exclude_id]
+
+
+def person_choices(department_id=None, *, blank_label=None):
+    """Active handlers and heads (of one department, or of every active one), by department."""
+    stmt = (
+        select(Staff, Department.name)
+        .join(Department, Department.id == Staff.department_id)
+        .where(Staff.active.is_(True), Department.active.is_(True),
+               Staff.role.in_((Role.HANDLER, Role.DEPT_HEAD)))
+        .order_by(Department.name, Staff.full_name)
+    )
+    if department_id is not None:
+        stmt = stmt.where(Staff.department_id == department_id)
+    choices = [_blank(blank_label)]
+    for person, dept_name in db.session.execute(stmt):
+        text = f"{person.full_name} ({labels.label(labels.ROLE, person.role)})"
+        choices.append(Choice(str(person.id), text, optgroup=dept_name))
+    return choices
+
+
+def category_choices(current_id=None):
+    rows = db.session.scalars(
+        select(Category)
+        .where((Category.active.is_(True)) | (Category.id == current_id))
+        .order_by(Category.sort_order, Category.name)
+    ).all()
+    return [_blank()] + [Choice(str(c.id), c.name) for c in rows]
+
+
+# --- registration and the generic edit form --------------------------------------------
+
+
+class ComplaintForm(SecureForm):
+    """Registration; the edit form adds the hidden version. Status, level, deadlines and
+    results are not here: they change only through the workflow actions."""
+
+    kind = _select(_l("Kind"), labels.KIND, blank=False)
+    channel = _select(_l("Channel"), labels.CHANNEL, blank=False)
+    received_at = DateTimeLocalField(_l("Received at"), format=DATETIME_FORMAT,
+                                     validators=[Optional()])
+    customer_name = StringField(_l("Customer name"), validators=[Length(max=100)])
+    customer_phone = StringField(_l("Customer phone"), validators=[Length(max=32)])
+    customer_email = StringField(_l("Customer e-mail"), validators=[Length(max=200)])
+    customer_class = _select(_l("Customer class"), labels.CUSTOMER_CLASS, blank=False,
+                             default="C")
+    category_id = _select(_l("Category"))
+    severity = _select(_l("Severity"), labels.SEVERITY, blank=False, default="normal")
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    description = TextAreaField(_l("Description"))
+    demand = TextAreaField(_l("Customer demand"))
+
+    def values(self) -> dict:
+        """The submitted values, named as the model's columns."""
+        data = {
+            name: self[name].data
+            for name in ("kind", "channel", "customer_name", "customer_phone", "customer_email",
+                         "customer_class", "severity", "title", "description", "demand")
+        }
+        if self.received_at.data:
+            data["received_at"] = self.received_at.data
+        raw = self.category_id.data
+        data["category_id"] = int(raw) if raw and str(raw).isdigit() else None
+        return data
+
+
+class ComplaintEditForm(ComplaintForm):
+    # Set on GET, compared on save: a form opened before someone else's change is refused.
+    expected_version = HiddenField()
+
+
+# --- one form per workflow action -------------------------------------------------------
+
+
+class ActionForm(SecureForm):
+    """No input besides the complaint version the user saw (accept, approve, close)."""
+
+    version = HiddenField()
+    fields_needed = False
+
+    def prepare(self, complaint):
+        """Fill the choices that depend on the complaint; called before rendering/validating."""
+
+    def inputs(self) -> dict:
+        return {}
+
+
+class ReasonForm(ActionForm):
+    fields_needed = True
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        return {"reason": _text(self.reason.data)}
+
+
+class NoteForm(ActionForm):
+    fields_needed = True
+    note = TextAreaField(_l("Note"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        return {"note": _text(self.note.data)}
+
+
+class ForwardForm(ActionForm):
+    fields_needed = True
+    department_id = _select(_l("Target department"))
+    assignee_id = _select(_l("Person (optional)"))
+
+    def prepare(self, complaint):
+        self.department_id.choices = department_choices(exclude_id=complaint.department_id)
+        self.assignee_id.choices = person_choices(blank_label=_l("— the department head assigns —"))
+
+    def inputs(self):
+        return {"department_id": self.department_id.data or None,
+                "assignee_id": self.assignee_id.data or None}
+
+
+class AssignForm(ActionForm):
+    fields_needed = True
+    assignee_id = _select(_l("Handler"))
+
+    def prepare(self, complaint):
+        self.assignee_id.choices = person_choices(complaint.department_id)
+
+    def inputs(self):
+        return {"assignee_id": self.assignee_id.data or None}
+
+
+class ResolveForm(ActionForm):
+    fields_needed = True
+    root_cause = TextAreaField(_l("Root cause"))
+    responsibility = _select(_l("Responsibility"), labels.RESPONSIBILITY)
+    remedy = _select(_l("Remedy"), labels.REMEDY)
+    compensation_amount = StringField(_l("Compensation amount (yuan)"),
+                                      validators=[Length(max=20)])
+    resolution = TextAreaField(_l("Resolution"))
+
+    def inputs(self):
+        data = {name: _text(self[name].data)
+                for name in ("root_cause", "responsibility", "remedy", "resolution")}
+        amount = _text(self.compensation_amount.data)
+        if amount:
+            data["compensation_amount"] = amount
+        return data
+
+
+class CallbackForm(ActionForm):
+    fields_needed = True
+    method = _select(_l("Method"), labels.CALLBACK_METHOD)
+    reached = _select(_l("Customer reached?"), YES_NO)
+    satisfaction = _select(_l("Satisfaction"), labels.SATISFACTION)
+    solved = _select(_l("Problem solved?"), YES_NO)
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        return {"method": self.method.data or None, "reached": yes_no(self.reached.data),
+                "satisfaction": self.satisfaction.data or None,
+                "solved": yes_no(self.solved.data), "notes": _text(self.notes.data)}
+
+
+class ExtendRequestForm(ActionForm):
+    fields_needed = True
+    new_due = DateTimeLocalField(_l("New deadline"), format=DATETIME_FORMAT,
+                                 validators=[Optional()])
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        return {"new_due": self.new_due.data, "reason": _text(self.reason.data)}
+
+
+DECISIONS = {"approve": _l("Approve the new deadline"), "refuse": _l("Refuse")}
+
+
+class ExtendDecideForm(ActionForm):
+    fields_needed = True
+    approve = _select(_l("Decision"), DECISIONS)
+    note = TextAreaField(_l("Note"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        decision = {"approve": True, "refuse": False}.get(self.approve.data)
+        return {"approve": decision, "note": _text(self.note.data)}
+
+
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    Action.ACCEPT: ActionForm,
+    Action.REJECT: ReasonForm,
+    Action.FORWARD: ForwardForm,
+    Action.RETURN: ReasonForm,
+    Action.ASSIGN: AssignForm,
+    Action.RESOLVE: ResolveForm,
+    Action.REVIEW_APPROVE: ActionForm,
+    Action.REVIEW_SEND_BACK: ReasonForm,
+    Action.CALLBACK: CallbackForm,
+    Action.CLOSE: ActionForm,
+    Action.FORCE_CLOSE: ReasonForm,
+    Action.REOPEN: ReasonForm,
+    Action.ESCALATE: ReasonForm,
+    Action.EXTEND_REQUEST: ExtendRequestForm,
+    Action.EXTEND_DECIDE: ExtendDecideForm,
+    Action.URGE: NoteForm,
+}
+
+
+# --- bulk actions on the list -----------------------------------------------------------
+
+
+class BulkForwardForm(SecureForm):
+    department_id = _select(_l("Target department"))
+
+    def prepare(self):
+        self.department_id.choices = department_choices()
+
+    def inputs(self):
+        return {"department_id": self.department_id.data or None}
+
+
+class BulkEscalateForm(SecureForm):
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
+
+    def prepare(self):
+        pass
+
+    def inputs(self):
+        return {"reason": _text(self.reason.data)}
+
+
+BULK_FORMS = {Action.FORWARD: BulkForwardForm, Action.ESCALATE: BulkEscalateForm}
+BULK_ACTIONS = (Action.FORWARD, Action.ESCALATE, Action.CLOSE)

@@ -1,0 +1,397 @@
+"""Read-side SQL: the row scope, the queues, deadline filters, search and dashboard figures.
+
+Every predicate here mirrors a decision of ``rules`` in SQL, so that lists, counts and
+aggregates are computed by the database without loading rows into Python:
+
+- :func:`scope_clause` is ``rules.can_see`` (tests/services/test_queries.py proves the two
+  agree on every combination of role, department and assignee);
+- :func:`overdue_clause` / :func:`due_soon_clause` are ``rules.deadlines.is_overdue`` /
+  ``is_due_soon`` with the calendar's due-soon cutoff computed once per request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    null,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.orm import joinedload
+
+from models import CallbackRecord, Complaint, ComplaintEvent, Department, db
+from rules import Actor, Role, Satisfaction, Status
+
+# --- scope and queues -------------------------------------------------------------------
+
+
+def scope_clause(actor: Actor):
+    """SQL twin of ``rules.can_see``: the complaints inside this actor's scope."""
+    if actor.role in Role.SEE_ALL:
+        return true()
+    if actor.role == Role.DEPT_HEAD:
+        if actor.department_id is None:
+            return false()
+        return Complaint.department_id == actor.department_id
+    if actor.role == Role.HANDLER:
+        return and_(Complaint.assignee_id.is_not(None), Complaint.assignee_id == actor.id)
+    return false()
+
+
+def complaint_scope(query, actor: Actor):
+    """Restrict a legacy Query or a ``select()`` over Complaint to the actor's scope."""
+    return query.where(scope_clause(actor))
+
+
+# "My queue": what waits for this role. Customer service works the front and the back of
+# the loop (accept/forward, review, callback); the others work everything open in scope.
+_CS_QUEUE = (Status.REGISTERED, Status.ACCEPTED, Status.RESOLVED, Status.CALLBACK)
+QUEUE_STATUSES = {
+    Role.INTAKE: _CS_QUEUE,
+    Role.DEPT_HEAD: Status.OPEN,
+    Role.HANDLER: Status.OPEN,
+    Role.MANAGER: Status.OPEN,
+    Role.SUPERVISOR: Status.OPEN,
+    Role.ADMIN: Status.OPEN,
+}
+
+
+def queue_statuses(role: str) -> tuple[str, ...]:
+    return QUEUE_STATUSES.get(role, ())
+
+
+def queue_clause(actor: Actor):
+    """The actor's own queue (their scope is applied separately, by :func:`scope_clause`)."""
+    statuses = queue_statuses(actor.role)
+    return Complaint.status.in_(statuses) if statuses else false()
+
+
+# --- deadlines --------------------------------------------------------------------------
+
+
+def overdue_clause(now: datetime):
+    """Open and past its current deadline (``rules.deadlines.is_overdue``)."""
+    return and_(Complaint.status.in_(Status.OPEN), Complaint.due_at < now)
+
+
+def due_soon_clause(now: datetime, cutoff: datetime):
+    """Open, not overdue, less than one working day left (``is_due_soon``)."""
+    return and_(Complaint.status.in_(Status.OPEN), Complaint.due_at >= now,
+                Complaint.due_at < cutoff)
+
+
+def end_of_day(now: datetime) -> datetime:
+    return datetime.combine(now.date() + timedelta(days=1), time(0))
+
+
+def due_today_clause(now: datetime):
+    """Open, not overdue, due before midnight."""
+    return and_(Complaint.status.in_(Status.OPEN), Complaint.due_at >= now,
+                Complaint.due_at < end_of_day(now))
+
+
+def deadline_clause(kind: str, now: datetime, cutoff: datetime):
+    if kind == "overdue":
+        return overdue_clause(now)
+    if kind == "due_today":
+        return due_today_clause(now)
+    if kind == "due_soon":
+        return due_soon_clause(now, cutoff)
+    return None
+
+
+def queue_order():
+    """Most urgent first: due time, no deadline last (on SQLite too), then the oldest.
+
+    ``due_at ASC NULLS LAST, id`` is read in index order on both databases (SQLite ≥ 3.30
+    scans an ascending index twice for NULLS LAST): see bench/bench_list.py.
+    """
+    return (Complaint.due_at.asc().nulls_last(), Complaint.id)
+
+
+def recent_order():
+    """Everything in scope (the "all" list, search results): newest first."""
+    return (Complaint.received_at.desc(), Complaint.id.desc())
+
+
+# --- search -----------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^TS-[0-9-]*$", re.IGNORECASE)
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,}$")
+_TOP = "\U0010ffff"  # sorts after every character: [term, term+_TOP) is "starts with term"
+
+
+def _starts_with(column, term: str):
+    """A prefix match that a B-tree index serves on SQLite and PostgreSQL alike.
+
+    (``LIKE 'x%'`` uses an index on SQLite only with ``case_sensitive_like`` and on
+    PostgreSQL only with the C collation; a range does in both.)
+    """
+    return and_(column >= term, column < term + _TOP)
+
+
+def search_clause(text: str):
+    """One indexed predicate for the search box: number prefix, exact phone, or name prefix.
+
+    - ``TS-2026…`` → complaint numbers starting so (unique index);
+    - digits (with +86, spaces, dashes) → the exact normalised phone (indexed column);
+    - anything else → customer names starting with it (index on ``customer_name``).
+
+    Never ``LIKE '%…%'`` over the table.
+    """
+    from rules import normalize_phone
+
+    term = " ".join((text or "").split())
+    if not term:
+        return None
+    if _NUMBER.match(term):
+        return _starts_with(Complaint.number, term.upper())
+    if _PHONE.match(term):
+        norm = normalize_phone(term)
+        if norm:
+            return Complaint.customer_phone_norm == norm
+    return _starts_with(Complaint.customer_name, term)
+
+
+# --- the detail page --------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # "event" or "callback"
+    actor: str
+    action: str | None = None
+    from_status: str | None = None
+    to_status: str | None = None
+    to_department: str | None = None
+    to_assignee: str | None = None
+    escalation_level: int | None = None
+    note: str | None = None
+    method: str | None = None
+    reached: bool | None = None
+    satisfaction: str | None = None
+    solved: bool | None = None
+    order: tuple = field(default=(), repr=False)
+
+
+def timeline(complaint_id: int) -> list[TimelineEntry]:
+    """The complaint's events and callbacks in time order (three queries, whatever the size)."""
+    events = db.session.scalars(
+        select(ComplaintEvent)
+        .where(ComplaintEvent.complaint_id == complaint_id)
+        .options(joinedload(ComplaintEvent.actor), joinedload(ComplaintEvent.to_department),
+                 joinedload(ComplaintEvent.to_assignee))
+        .order_by(ComplaintEvent.at, ComplaintEvent.id)
+    ).all()
+    callbacks = db.session.scalars(
+        select(CallbackRecord)
+        .where(CallbackRecord.complaint_id == complaint_id)
+        .options(joinedload(CallbackRecord.staff))
+        .order_by(CallbackRecord.at, CallbackRecord.id)
+    ).all()
+    entries = [
+        TimelineEntry(
+            at=e.at, kind="event", actor=e.actor.full_name if e.actor else "",
+            action=e.action, from_status=e.from_status, to_status=e.to_status,
+            to_department=e.to_department.name if e.to_department else None,
+            to_assignee=e.to_assignee.full_name if e.to_assignee else None,
+            escalation_level=e.escalation_level, note=e.note, order=(e.at, 0, e.id),
+        )
+        for e in events
+    ]
+    entries += [
+        TimelineEntry(
+            at=c.at, kind="callback", actor=c.staff.full_name if c.staff else "",
+            method=c.method, reached=c.reached, satisfaction=c.satisfaction, solved=c.solved,
+            note=c.notes, order=(c.at, 1, c.id),
+        )
+        for c in callbacks
+    ]
+    entries.sort(key=lambda entry: entry.order)
+    return entries
+
+
+# --- the dashboard ----------------------------------------------------------------------
+
+
+@dataclass
+class StatusCounts:
+    total: int = 0
+    overdue: int = 0
+    due_today: int = 0
+    due_soon: int = 0
+
+
+@dataclass
+class OpenFigure:
+    """Open complaints in scope of one (department, status) pair, with deadline counts."""
+
+    department_id: int | None
+    department_name: str | None
+    status: str
+    counts: StatusCounts
+
+
+def open_figures(actor: Actor, now: datetime, cutoff: datetime) -> list[OpenFigure]:
+    """One SQL statement, one pass over the open complaints in scope: the dashboard's sums.
+
+    Grouped by department and status (a few dozen rows), so that the figures per status
+    and per department are both sums of these. For the roles that see everything the
+    statement is driven from the small department table: a covering index seek per
+    department on (department_id, status, due_at) reads open complaints only (those not
+    yet forwarded in a second branch). A head's or a handler's scope is one index range
+    already ((department_id, …) or (assignee_id, status, due_at)): grouped directly.
+    """
+
+    def n(clause):
+        return func.coalesce(func.sum(case((clause, 1), else_=0)), 0)
+
+    sums = (
+        func.count(Complaint.id),
+        n(Complaint.due_at < now),
+        n(and_(Complaint.due_at >= now, Complaint.due_at < end_of_day(now))),
+        n(and_(Complaint.due_at >= now, Complaint.due_at < cutoff)),
+    )
+    open_in_scope = and_(Complaint.status.in_(Status.OPEN), scope_clause(actor))
+    if actor.role in Role.SEE_ALL:
+        per_department = (
+            select(Department.id, Department.name, Complaint.status, *sums)
+            .select_from(Department)
+            .join(Complaint, Complaint.department_id == Department.id)
+            .where(open_in_scope)
+            .group_by(Department.id, Department.name, Complaint.status)
+        )
+        not_forwarded = (
+            select(cast(null(), Integer), cast(null(), String), Complaint.status, *sums)
+            .where(Complaint.department_id.is_(None), open_in_scope)
+            .group_by(Complaint.status)
+        )
+        stmt = union_all(per_department, not_forwarded)
+    else:
+        grouped = (
+            select(Complaint.department_id, Complaint.status, *sums)
+            .where(open_in_scope)
+            # status first: SQLite then reads the scope's index range instead of scanning
+            # (department_id, status, due_at) whole for the grouping order
+            .group_by(Complaint.status, Complaint.department_id)
+            .subquery()
+        )
+        c = grouped.c
+        stmt = (
+            select(c.department_id, Department.name, *list(c)[1:])
+            .select_from(grouped)
+            .outerjoin(Department, Department.id == c.department_id)
+        )
+    return [
+        OpenFigure(dept, name, status, StatusCounts(int(t), int(o), int(d), int(s)))
+        for dept, name, status, t, o, d, s in db.session.execute(stmt)
+    ]
+
+
+def open_counts_by_status(actor: Actor, now: datetime, cutoff: datetime,
+                          figures: list[OpenFigure] | None = None) -> dict[str, StatusCounts]:
+    """Open complaints in scope per status, with how many are overdue / due today / soon."""
+    if figures is None:
+        figures = open_figures(actor, now, cutoff)
+    out: dict[str, StatusCounts] = {}
+    for f in figures:
+        total = out.setdefault(f.status, StatusCounts())
+        total.total += f.counts.total
+        total.overdue += f.counts.overdue
+        total.due_today += f.counts.due_today
+        total.due_soon += f.counts.due_soon
+    return out
+
+
+@dataclass
+class DepartmentLoad:
+    department_id: int | None
+    name: str | None
+    open: int
+    overdue: int
+
+
+def department_load(actor: Actor, now: datetime,
+                    figures: list[OpenFigure] | None = None) -> list[DepartmentLoad]:
+    """Open and overdue complaints per responsible department (None: not yet forwarded)."""
+    if figures is None:
+        figures = open_figures(actor, now, now)
+    loads: dict = {}
+    for f in figures:
+        load = loads.setdefault(f.department_id,
+                                DepartmentLoad(f.department_id, f.department_name, 0, 0))
+        load.open += f.counts.total
+        load.overdue += f.counts.overdue
+    return sorted(loads.values(), key=lambda r: (-r.overdue, -r.open, r.name or ""))
+
+
+@dataclass
+class SatisfactionRate:
+    good: int
+    reached: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.good / self.reached if self.reached else None
+
+
+def month_bounds(now: datetime) -> tuple[datetime, datetime]:
+    start = datetime(now.year, now.month, 1)
+    nxt = date(now.year + (now.month == 12), now.month % 12 + 1, 1)
+    return start, datetime.combine(nxt, time(0))
+
+
+def satisfaction(actor: Actor, start: datetime, end: datetime) -> SatisfactionRate:
+    """Callbacks that reached the customer in [start, end), and how many found them satisfied."""
+    stmt = (
+        select(
+            func.count(),
+            func.coalesce(func.sum(case(
+                (CallbackRecord.satisfaction.in_(Satisfaction.GOOD), 1), else_=0)), 0),
+        )
+        .select_from(CallbackRecord)
+        .join(Complaint, Complaint.id == CallbackRecord.complaint_id)
+        .where(CallbackRecord.reached.is_(True), CallbackRecord.at >= start,
+               CallbackRecord.at < end, scope_clause(actor))
+    )
+    reached, good = db.session.execute(stmt).one()
+    return SatisfactionRate(good=int(good), reached=int(reached))
+
+
+def missing_calendar_years(now: datetime, known_years: Iterable[int]) -> list[int]:
+    """The current and next year when the statutory calendar has no data for them."""
+    known = set(known_years)
+    return [year for year in (now.year, now.year + 1) if year not in known]
+
+
+def in_scope(actor: Actor, complaint_id) -> bool:
+    """Whether a complaint id exists inside the actor's scope (one indexed lookup)."""
+    try:
+        pk = int(complaint_id)
+    except (TypeError, ValueError):
+        return False
+    stmt = select(Complaint.id).where(Complaint.id == pk, scope_clause(actor))
+    return db.session.scalar(stmt) is not None
+
+
+__all__ = [
+    "QUEUE_STATUSES", "DepartmentLoad", "OpenFigure", "SatisfactionRate", "StatusCounts",
+    "TimelineEntry", "open_figures",
+    "complaint_scope", "deadline_clause", "department_load", "due_soon_clause",
+    "due_today_clause", "end_of_day", "in_scope", "missing_calendar_years", "month_bounds",
+    "open_counts_by_status", "overdue_clause", "queue_clause", "queue_order", "queue_statuses",
+    "recent_order", "satisfaction", "scope_clause", "search_clause", "timeline",
+]

@@ -1,0 +1,68 @@
+"""Both kinds of workbook open in LibreOffice: `soffice --headless --convert-to pdf` succeeds.
+
+LibreOffice is a requirement of this test, not an option: where it is missing the test
+fails and says how to install it (Debian: ``apt-get install -y --no-install-recommends
+libreoffice-calc``), in CI as on a workstation.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from conftest import add_callback, add_event, download, make_complaint
+
+from models import db
+
+INSTALL = "apt-get install -y --no-install-recommends libreoffice-calc"
+
+
+def soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if not found:
+        where = "CI" if os.environ.get("CI") else "this machine"
+        pytest.fail(f"LibreOffice (soffice) is not installed on {where}; install it with: "
+                    f"{INSTALL}")
+    return found
+
+
+def test_list_export_and_monthly_workbook_convert_to_pdf(client, auth, org, app, tmp_path):
+    """LibreOffice converts a complaint export and a monthly workbook to PDF without error."""
+    binary = soffice()
+    titles = ["=1+1", "冰箱不制冷", "http://x.example", "@A1", "普通"]
+    with app.app_context():
+        for n in range(1, 6):
+            c = make_complaint(n, department_id=org.qa if n % 2 else org.log,
+                               received_at=datetime(2026, 11, n + 1, 9),
+                               title=titles[n - 1],
+                               resolved_at=datetime(2026, 11, n + 3, 9),
+                               forwarded_at=datetime(2026, 11, n + 1, 10),
+                               compensation_amount=Decimal("12.30"), due_at=datetime(2020, 1, 1))
+            add_callback(c, datetime(2026, 11, n + 4, 9), "satisfied")
+            add_event(c, "overdue", datetime(2026, 11, n + 2, 0, 5))
+        db.session.commit()
+    auth.login("manager")
+    files = []
+    for name, url in (("list.xlsx", "/admin/complaint/export/xlsx/?queue=all"),
+                      ("monthly.xlsx", "/admin/reports/monthly/?month=2026-11")):
+        status, body, _ = download(client, url)
+        assert status == 200
+        path = tmp_path / name
+        path.write_bytes(body)
+        files.append(path)
+    profile = tmp_path / "lo-profile"
+    result = subprocess.run(
+        [binary, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), *map(str, files)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for path in files:
+        pdf = path.with_suffix(".pdf")
+        assert pdf.exists(), result.stdout + result.stderr
+        assert pdf.read_bytes().startswith(b"%PDF")
+        assert pdf.stat().st_size > 1000

@@ -1,0 +1,207 @@
+"""services.sweep: overdue marked once per missed deadline, escalated, audited, idempotent, safe."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from service_helpers import T0, T1
+from sqlalchemy import select
+
+from models import Complaint, ComplaintEvent, db
+from services.sweep import sweep
+
+# After every deadline of a complaint walked at T0 (accept T0+24 h, callback 2026-11-30,
+# resolve 2026-12-02, end of day).
+LATE = datetime(2026, 12, 10, 8, 0)
+DEADLINE_BOUND = ("registered", "forwarded", "in_progress", "resolved", "callback")
+NO_DEADLINE = ("accepted", "rejected", "closed")
+
+
+def all_rows():
+    table = Complaint.__table__
+    return [dict(r) for r in db.session.execute(select(table).order_by(table.c.id)).mappings()]
+
+
+def overdue_events(cid=None):
+    stmt = select(ComplaintEvent).where(ComplaintEvent.action == "overdue")
+    if cid is not None:
+        stmt = stmt.where(ComplaintEvent.complaint_id == cid)
+    return db.session.scalars(stmt.order_by(ComplaintEvent.id)).all()
+
+
+def test_marks_each_missed_deadline_once_and_escalates(desk):
+    """Every complaint waiting on a passed deadline is marked, escalated +1 and audited once."""
+    ids = {status: desk.bring_to(status) for status in DEADLINE_BOUND + NO_DEADLINE}
+    before = {status: desk.row(cid) for status, cid in ids.items()}
+
+    result = sweep(LATE)
+
+    assert result.marked == 5
+    assert result.by_status == dict.fromkeys(DEADLINE_BOUND, 1)
+    db.session.expire_all()
+    for status in DEADLINE_BOUND:
+        row, old = desk.row(ids[status]), before[status]
+        assert row["overdue_since"] == LATE and row["was_overdue"] is True
+        assert row["escalation_level"] == old["escalation_level"] + 1
+        assert row["version"] == old["version"] + 1
+        assert row["updated_at"] == LATE
+        assert row["status"] == old["status"] and row["due_at"] == old["due_at"]
+        (event,) = overdue_events(ids[status])
+        assert (event.at, event.actor_id, event.from_status, event.to_status) == (
+            LATE, None, status, status)
+        assert (event.from_department_id, event.to_department_id) == (old["department_id"],) * 2
+        assert (event.from_assignee_id, event.to_assignee_id) == (old["assignee_id"],) * 2
+        assert event.escalation_level == row["escalation_level"]
+        assert "deadline missed" in event.note
+    for status in NO_DEADLINE:
+        assert desk.row(ids[status]) == before[status]
+    assert len(overdue_events()) == 5
+
+
+def test_nothing_marked_before_the_deadline(desk):
+    """A sweep before any deadline passed changes nothing."""
+    for status in DEADLINE_BOUND:
+        desk.bring_to(status)
+    rows, events = all_rows(), desk.count(ComplaintEvent)
+    result = sweep(T1)
+    assert (result.marked, result.by_status) == (0, {})
+    db.session.expire_all()
+    assert all_rows() == rows and desk.count(ComplaintEvent) == events
+
+
+def test_only_passed_deadlines_are_marked(desk):
+    """On 2026-11-25 only the accept deadline (24 h) has passed, not resolve or callback."""
+    registered = desk.bring_to("registered")
+    desk.bring_to("in_progress")
+    desk.bring_to("callback")
+    result = sweep(datetime(2026, 11, 25, 8, 0))
+    assert result.by_status == {"registered": 1}
+    assert [e.complaint_id for e in overdue_events()] == [registered]
+
+
+def test_deadline_equal_to_now_is_not_yet_missed(desk):
+    """A deadline is missed only once it lies strictly in the past."""
+    cid = desk.bring_to("registered")
+    due = desk.row(cid)["due_at"]
+    assert sweep(due).marked == 0
+    assert sweep(due.replace(second=1)).marked == 1
+
+
+def test_escalation_capped_at_three(desk):
+    """A critical complaint (level 2) goes to 3; one already at 3 stays there but is marked."""
+    critical = desk.bring_to("in_progress", severity="critical")
+    top = desk.bring_to("in_progress", severity="critical")
+    desk.act(top, "escalate", "manager", T1, reason="board member")
+    assert desk.row(top)["escalation_level"] == 3
+    assert sweep(LATE).marked == 2
+    db.session.expire_all()
+    assert desk.row(critical)["escalation_level"] == 3
+    assert desk.row(top)["escalation_level"] == 3
+    assert [e.escalation_level for e in overdue_events()] == [3, 3]
+
+
+def test_second_run_changes_nothing(desk):
+    """Idempotent: a second sweep at the same or a later time changes no row and writes no event."""
+    for status in DEADLINE_BOUND + NO_DEADLINE:
+        desk.bring_to(status)
+    assert sweep(LATE).marked == 5
+    db.session.expire_all()
+    rows, events = all_rows(), desk.count(ComplaintEvent)
+    assert (sweep(LATE).marked, sweep(datetime(2027, 3, 1)).marked) == (0, 0)
+    db.session.expire_all()
+    assert all_rows() == rows
+    assert desk.count(ComplaintEvent) == events
+
+
+def test_new_deadline_can_be_missed_again(desk):
+    """After an approved extension the new deadline counts afresh: missed again, escalated again."""
+    cid = desk.bring_to("in_progress")
+    first_miss = datetime(2026, 12, 3, 8, 0)
+    assert sweep(first_miss).marked == 1
+    new_due = datetime(2026, 12, 11, 18, 0)
+    desk.act(cid, "extend_request", "handler_qa", first_miss, reason="parts", new_due=new_due)
+    desk.act(cid, "extend_decide", "head_qa", first_miss, approve=True)
+    row = desk.row(cid)
+    assert (row["due_at"], row["overdue_since"], row["escalation_level"]) == (new_due, None, 1)
+    assert row["was_overdue"] is True  # the first miss stays on record
+
+    assert sweep(datetime(2026, 12, 11, 17, 0)).marked == 0
+    assert sweep(datetime(2026, 12, 11, 19, 0)).marked == 1
+    db.session.expire_all()
+    assert desk.row(cid)["escalation_level"] == 2
+    assert [e.escalation_level for e in overdue_events(cid)] == [1, 2]
+
+
+def test_unsatisfied_callback_sets_a_fresh_deadline_that_sweep_watches(desk):
+    """A reopened complaint gets a new resolve deadline, which the sweep marks once missed."""
+    cid = desk.bring_to("callback")
+    reopened_at = datetime(2026, 11, 24, 10, 0)
+    desk.act(cid, "callback", "intake", reopened_at, method="phone", reached=True,
+             satisfaction="unsatisfied", solved=False)
+    row = desk.row(cid)
+    assert row["status"] == "in_progress" and row["due_at"] == datetime(2026, 12, 3, 23, 59, 59)
+    assert sweep(datetime(2026, 12, 3, 12, 0)).marked == 0
+    assert sweep(datetime(2026, 12, 4, 0, 0)).marked == 1
+
+
+def test_deadline_already_past_when_set_is_recorded_without_second_escalation(desk):
+    """Sent back after its resolve deadline was escalated: recorded as late, not escalated twice."""
+    cid = desk.bring_to("in_progress")
+    assert sweep(datetime(2026, 12, 3, 8, 0)).marked == 1  # resolve deadline missed: level 1
+    later = datetime(2026, 12, 4, 9, 0)
+    desk.act(cid, "resolve", "handler_qa", later, root_cause="x", responsibility="company",
+             remedy="repair", resolution="repaired")
+    desk.act(cid, "review_send_back", "intake", later, reason="not repaired")
+    row = desk.row(cid)
+    assert row["due_at"] == datetime(2026, 12, 2, 23, 59, 59)
+    assert (row["overdue_since"], row["was_overdue"]) == (later, True)
+    assert sweep(LATE).marked == 0
+    assert desk.row(cid)["escalation_level"] == 1
+
+
+def test_extension_approved_after_its_date_counts_as_missed(desk):
+    """An extension approved only after the requested date passed is recorded as late at once."""
+    cid = desk.bring_to("in_progress")
+    asked = datetime(2026, 12, 1, 9, 0)
+    desk.act(cid, "extend_request", "handler_qa", asked, reason="parts",
+             new_due=datetime(2026, 12, 4, 18, 0))
+    decided = datetime(2026, 12, 7, 9, 0)
+    desk.act(cid, "extend_decide", "head_qa", decided, approve=True)
+    row = desk.row(cid)
+    assert (row["overdue_since"], row["was_overdue"], row["escalation_level"]) == (
+        decided, True, 0)
+    assert sweep(LATE).marked == 0
+
+
+def test_concurrent_sweeps_mark_each_complaint_once(app, desk):
+    """Four sweeps started together (own app context and session each) mark every complaint once.
+
+    On PostgreSQL the transaction-scoped advisory lock serializes them; on SQLite the
+    IMMEDIATE write transaction does. Without either, two sweeps would both insert the
+    'overdue' events before either UPDATE committed.
+    """
+    ids = [desk.register(now=T0) for _ in range(40)]
+    db.session.commit()  # end this thread's (SQLite: write-locking) read transaction
+    start = threading.Barrier(4)
+    results, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                start.wait(timeout=10)
+                results.append(sweep(LATE).marked)
+        except Exception as exc:  # collected and reported by the assertions below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a sweep hung"
+    assert errors == []
+    assert sorted(results) == [0, 0, 0, 40]
+    db.session.expire_all()
+    assert sorted(e.complaint_id for e in overdue_events()) == ids
+    assert {r["escalation_level"] for r in all_rows()} == {1}
