@@ -108,6 +108,7 @@ def register_commands(app: Flask) -> None:
 
         from admin_views.reports import value_labels
         from models import Department
+        from models.engine import read_only
         from services import clock
         from services.export import record_export
         from services.reports import month, monthly_report, write_monthly_workbook
@@ -122,11 +123,13 @@ def register_commands(app: Flask) -> None:
             if dept is None:
                 raise click.ClickException(f"No department with code {department!r}.")
         now = clock.now()
-        with force_locale(lang):
+        # A plain read transaction: on SQLite the report must not hold the write lock.
+        with force_locale(lang), read_only():
             report = monthly_report(period, dept, now=now)
             rows = write_monthly_workbook(report, output, value_labels(),
                                           mask_phones=not show_contacts,
                                           made_by="flask report")
+            db.session.rollback()
         record_export(None, "monthly_report_cli",
                       {"month": period.label, "department": department or None}, rows, now)
         click.echo(f"Wrote {output} ({period.label}, {dept.code if dept else 'all departments'}).")

@@ -82,7 +82,8 @@ def init_app(app: Flask) -> None:
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
         h.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        if current_user.is_authenticated or request.path.startswith("/login"):
+        static = (request.endpoint or "").endswith("static")  # CSS/JS: cacheable, not private
+        if (current_user.is_authenticated or request.path.startswith("/login")) and not static:
             h["Cache-Control"] = "no-store"
             h["Pragma"] = "no-cache"
         return response

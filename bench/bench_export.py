@@ -247,9 +247,10 @@ def child_report(url: str, month_text: str, department: str) -> dict:
 
     from admin_views.reports import value_labels
     from models import Department, db
+    from models.engine import read_only
     from services.reports import month, monthly_report, write_monthly_workbook
 
-    with app.app_context(), force_locale("en"):
+    with app.app_context(), force_locale("en"), read_only():
         dept = (db.session.scalar(select(Department).filter_by(code=department))
                 if department else None)
         baseline = peak_mib()

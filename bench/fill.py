@@ -182,7 +182,7 @@ def _fill(conn, n, rnd, now, statuses, past_due, events, days, batch):
     cat_ids = sorted(categories) or [None]
     counters = dict(conn.execute(select(NumberCounter.day, NumberCounter.last)).all())
     next_id = (conn.scalar(select(func.max(Complaint.id))) or 0) + 1
-    next_event = (conn.scalar(select(func.max(ComplaintEvent.id))) or 0) + 1
+    next_event = first_event = (conn.scalar(select(func.max(ComplaintEvent.id))) or 0) + 1
     registrar = cs_staff[0] if cs_staff else None
 
     names, weights = zip(*statuses.items(), strict=True)
@@ -226,7 +226,7 @@ def _fill(conn, n, rnd, now, statuses, past_due, events, days, batch):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT COALESCE(MAX(id), 1) FROM {table}))"))
     return {"complaints": n, "by_status": dict(sorted(written.items())),
-            "past_due_unmarked": overdue, "events": next_event - 1 if events else 0}
+            "past_due_unmarked": overdue, "events": next_event - first_event}
 
 
 def _complaint(rnd, now, status, past_due, days, dept_ids, handlers, cat_ids, categories,

@@ -19,6 +19,7 @@ from flask import has_request_context, request
 from sqlalchemy import event
 
 _force_write = contextvars.ContextVar("force_write", default=False)
+_force_read = contextvars.ContextVar("force_read", default=False)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -26,6 +27,8 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 def _begins_immediate() -> bool:
     if _force_write.get():
         return True
+    if _force_read.get():
+        return False
     return not (has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"))
 
 
@@ -48,6 +51,17 @@ def configure_engine(engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _begins_immediate() else "BEGIN")
+
+
+@contextmanager
+def read_only():
+    """Outside a GET request (CLI, scripts), begin plain read transactions: a long report
+    must not hold SQLite's write lock (write_transaction inside still takes it)."""
+    token = _force_read.set(True)
+    try:
+        yield
+    finally:
+        _force_read.reset(token)
 
 
 @contextmanager

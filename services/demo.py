@@ -113,7 +113,7 @@ def load_demo(count: int = 300, seed: int = 20261123) -> str:
             "demand": demand,
             "received_at": start,
         }, intake, now=start)
-        _walk(c.id, target, dept_code, staff, heads, handlers, intake, manager, start, rnd)
+        _walk(c.id, target, dept_code, staff, heads, handlers, intake, manager, start, rnd, today)
     from .sweep import sweep
 
     marked = sweep(today).marked
@@ -121,12 +121,12 @@ def load_demo(count: int = 300, seed: int = 20261123) -> str:
             f"(password {DEMO_PASSWORD!r}), {count} complaints; {marked} marked overdue.")
 
 
-def _walk(cid, target, dept_code, staff, heads, handlers, intake, manager, t, rnd):
+def _walk(cid, target, dept_code, staff, heads, handlers, intake, manager, t, rnd, today):
     """Move one complaint along the workflow to its target status, as people would."""
 
     def step(action, actor, hours, **inputs):
         nonlocal t
-        t = t + timedelta(hours=hours)
+        t = min(t + timedelta(hours=hours), today)  # nothing happens in the future
         perform(cid, action, actor, inputs, now=t)
 
     try:

@@ -1,12 +1,15 @@
 """The monthly meeting workbook: every figure a SQL aggregate, every summary with a chart.
 
-Figures come from ``GROUP BY`` / ``COUNT`` / ``SUM`` queries run by the database; no
-complaint is loaded into Python to be counted. Working days need the company calendar
-(statutory holidays, make-up weekends, overrides), which lives in Python: the database
-returns *per-day counts* (how many complaints were received / forwarded / resolved on each
-day), and the sum of working days over all complaints is computed from those counts with a
-cumulative working-day index ``cum(d)`` — ``days(a → b) = cum(b) − cum(a)``, so
-``Σ days = Σ_d n_resolved(d)·cum(d) − Σ_d n_received(d)·cum(d)`` exactly.
+Figures come from ``COUNT`` / ``SUM(CASE …)`` / ``GROUP BY`` queries run by the database;
+no complaint is loaded into Python to be counted. Two passes over the complaint table give
+every complaint figure of the month and of the previous month per department.
+
+Working days need the company calendar (statutory holidays, make-up weekends, the
+company's overrides), which lives in Python (``rules.calendar``). They are computed inside
+the same SQL pass with a cumulative working-day number ``cum(day)``: Mondays to Fridays by
+arithmetic on the day number, plus a short ``CASE`` of corrections for the calendar's
+exceptions in the range of the data (see :class:`WorkingDays`); the working days from a to
+b are ``cum(b) − cum(a)``, summed per department by the database.
 
 Only the two lists (repeat complainants, overdue complaints) read rows, streamed.
 The definition of every figure is in docs/metrics.md.
@@ -23,7 +26,7 @@ from datetime import date, datetime, timedelta
 import xlsxwriter
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import Date, and_, case, cast, distinct, func, literal, or_, select, union_all
+from sqlalchemy import Date, Integer, and_, case, cast, distinct, func, literal, or_, select
 
 from models import CallbackRecord, Category, Complaint, ComplaintEvent, Department, Staff, db
 from rules import BusinessCalendar, Satisfaction, Status, mask_phone
@@ -153,35 +156,75 @@ def _count_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _day(col):
-    """The calendar day of a timestamp, in SQL (SQLite has no DATE type: date() text)."""
-    if db.engine.dialect.name == "sqlite":
-        return func.date(col)
-    return cast(col, Date)
-
-
-def _as_date(value) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
 def _scope(department_id):
     return [c.c.department_id == department_id] if department_id is not None else []
 
 
-def _complaint_columns(p: Period):
-    """Conditional counts over the complaint table for one month (see docs/metrics.md)."""
+# --- working days in SQL ----------------------------------------------------------------------
+
+EPOCH = date(1900, 1, 1)  # a Monday; day numbers count from it
+_SQLITE_EPOCH_JULIAN = 2415020  # int(julianday('1900-01-01'))
+
+
+def _day_number(col):
+    """The calendar day of a timestamp as days since 1900-01-01, in SQL."""
+    if db.engine.dialect.name == "sqlite":
+        return cast(func.julianday(func.date(col)), Integer) - _SQLITE_EPOCH_JULIAN
+    return cast(col, Date) - literal(EPOCH, Date)
+
+
+class WorkingDays:
+    """cum(day), the working days from the epoch up to and including a day, as SQL.
+
+    Mondays to Fridays are counted by arithmetic on the day number
+    (``n // 7 * 5 + min(n % 7 + 1, 5)``, the epoch being a Monday); the calendar's
+    exceptions inside [first, last] — statutory holidays on weekdays, make-up working
+    weekends, the company's overrides, exactly as ``BusinessCalendar`` judges each day —
+    are added as a short ``CASE`` of cumulative corrections, compared on the timestamp
+    itself (cheap). The working days after day a up to and including day b are then
+    ``cum(b) − cum(a)``.
+    """
+
+    def __init__(self, calendar: BusinessCalendar, first: date, last: date):
+        self.corrections: list[tuple[date, int]] = []  # (from this day on, correction)
+        total, day = 0, first
+        while day <= last:
+            weekday = day.weekday() < 5
+            if calendar.is_working_day(day) != weekday:
+                total += -1 if weekday else 1
+                self.corrections.append((day, total))
+            day += timedelta(days=1)
+
+    def sql(self, col):
+        n = _day_number(col)
+        smaller = func.min if db.engine.dialect.name == "sqlite" else func.least
+        weekdays = (n // 7) * 5 + smaller(n % 7 + 1, 5)
+        if not self.corrections:
+            return weekdays
+        return weekdays + case(
+            *((col >= datetime.combine(day, datetime.min.time()), total)
+              for day, total in reversed(self.corrections)),
+            else_=0,
+        )
+
+    def py(self, day: date) -> int:
+        n = (day - EPOCH).days
+        correction = next((t for d, t in reversed(self.corrections) if day >= d), 0)
+        return n // 7 * 5 + min(n % 7 + 1, 5) + correction
+
+
+# --- the figures --------------------------------------------------------------------------
+
+
+def _complaint_columns(p: Period, wd: WorkingDays):
+    """Conditional sums over the complaint table for one month (see docs/metrics.md)."""
     resolved = _in(c.c.resolved_at, p)
+    forwarded = c.c.forwarded_at.is_not(None)
     never_reopened = c.c.reopen_count == 0
-    open_at_end = case(
-        (c.c.received_at >= p.end, 0),
-        (and_(c.c.status == Status.CLOSED, c.c.closed_at < p.end), 0),
-        (and_(c.c.status == Status.REJECTED, c.c.rejected_at < p.end), 0),
-        else_=1,
-    )
+    res_day = wd.sql(c.c.resolved_at)
     return [
         _count_if(_in(c.c.received_at, p)),
         _count_if(and_(c.c.status == Status.CLOSED, _in(c.c.closed_at, p))),
-        func.coalesce(func.sum(open_at_end), 0),
         _count_if(resolved),
         _count_if(and_(resolved, or_(c.c.resolve_due.is_(None),
                                      c.c.resolved_at <= c.c.resolve_due))),
@@ -189,42 +232,97 @@ def _complaint_columns(p: Period):
         _count_if(and_(resolved, never_reopened, c.c.answered_on_the_spot.is_(True))),
         _count_if(and_(resolved, never_reopened, c.c.answered_on_the_spot.is_(False),
                        c.c.resolve_due.is_not(None), c.c.resolved_at > c.c.resolve_due)),
+        func.coalesce(func.sum(case(
+            (resolved, res_day - wd.sql(c.c.received_at)), else_=0)), 0),
+        func.coalesce(func.sum(case(
+            (and_(resolved, forwarded), res_day - wd.sql(c.c.forwarded_at)),
+            else_=0)), 0),
+        _count_if(and_(resolved, forwarded)),
     ]
 
 
-_COMPLAINT_FIELDS = ("received", "closed", "open_at_end", "resolved", "on_time", "reopened",
-                     "on_the_spot", "late")
+_COMPLAINT_FIELDS = ("received", "closed", "resolved", "on_time", "reopened", "on_the_spot",
+                     "late", "resolve_days", "handling_days", "handled")
 
 
-def _working_day_index(days: set[date], calendar: BusinessCalendar) -> dict[date, int]:
-    """cum(d): working days after the first day up to and including d."""
-    if not days:
-        return {}
-    first, last = min(days), max(days)
-    index, count, day = {}, 0, first
-    while day <= last:
-        if day != first and calendar.is_working_day(day):
-            count += 1
-        index[day] = count
-        day += timedelta(days=1)
-    return index
+def _open_at_end(p: Period):
+    """1 for a complaint received before the month's end and not finished by then."""
+    return case(
+        (c.c.received_at >= p.end, 0),
+        (and_(c.c.status == Status.CLOSED, c.c.closed_at < p.end), 0),
+        (and_(c.c.status == Status.REJECTED, c.c.rejected_at < p.end), 0),
+        else_=1,
+    )
 
 
-def _figures(cur: Period, department_id, calendar) -> dict[tuple[int | None, int], Figures]:
-    """{(department id, 1 this month / 0 the previous one): Figures} from SQL aggregates."""
+@dataclass
+class _Breakdown:
+    """Complaints received in the month by kind × category, channel and customer class."""
+
+    kind_category: dict = field(default_factory=lambda: defaultdict(int))
+    channels: dict = field(default_factory=lambda: defaultdict(int))
+    classes: dict = field(default_factory=lambda: defaultdict(int))
+
+
+def _figures(cur: Period, department_id, calendar):
+    """({(department id, 1 this month / 0 the previous one): Figures}, breakdown,
+    satisfaction distribution of the month).
+
+    Two passes over the complaint table compute every complaint figure of both months per
+    department (the backlog open at each month's end; everything that moved during the
+    two months); one query groups the month's complaints by kind, category, channel and
+    class; one query reads the audit trail, one the callbacks.
+    """
     prev = cur.previous
     out: dict[tuple[int | None, int], Figures] = defaultdict(Figures)
     scope = _scope(department_id)
+    first = db.session.scalar(select(func.min(c.c.received_at)).where(*scope))
+    first = first.date() if isinstance(first, datetime) else cur.start.date()
+    wd = WorkingDays(calendar, min(first, prev.start.date()), cur.end.date())
 
-    # 1. One pass over the complaints received before the month's end: both months at once.
-    cols = _complaint_columns(cur) + _complaint_columns(prev)
-    stmt = select(c.c.department_id, *cols).where(c.c.received_at < cur.end, *scope)
-    for dept, *values in db.session.execute(stmt.group_by(c.c.department_id)):
-        half = len(_COMPLAINT_FIELDS)
+    # Both passes group on an expression ("department_id + 0") so that SQLite scans the
+    # table and sorts, instead of walking an index on department with one random row
+    # lookup per complaint; PostgreSQL hashes either way.
+    dept = (c.c.department_id + 0).label("dept")
+
+    # 1. Open at each month's end: the complaints not finished before the previous month
+    #    began (a complaint closed or rejected earlier is finished at both ends).
+    finished_before = case(
+        (and_(c.c.status == Status.CLOSED, c.c.closed_at < prev.start), 1),
+        (and_(c.c.status == Status.REJECTED, c.c.rejected_at < prev.start), 1),
+        else_=0,
+    )
+    # (No "received_at < end" in the WHERE: the CASE handles it, and on SQLite that range
+    # would walk the received_at index over most of the table with a lookup per row.)
+    stmt = (select(dept, func.sum(_open_at_end(cur)), func.sum(_open_at_end(prev)))
+            .where(finished_before == 0, *scope).group_by(dept))
+    for dept_id, open_cur, open_prev in db.session.execute(stmt):
+        out[(dept_id, 1)].open_at_end = int(open_cur or 0)
+        out[(dept_id, 0)].open_at_end = int(open_prev or 0)
+
+    # 1a. Everything else about the complaints, both months at once: only the complaints
+    #     received, resolved or closed during the two months.
+    window = Period(prev.start, cur.end)
+    moved = or_(_in(c.c.received_at, window), _in(c.c.resolved_at, window),
+                and_(c.c.status == Status.CLOSED, _in(c.c.closed_at, window)))
+    cols = _complaint_columns(cur, wd) + _complaint_columns(prev, wd)
+    stmt = select(dept, *cols).where(moved, *scope).group_by(dept)
+    half = len(_COMPLAINT_FIELDS)
+    for dept_id, *values in db.session.execute(stmt):
         for which, chunk in ((1, values[:half]), (0, values[half:])):
-            fig = out[(dept, which)]
+            fig = out[(dept_id, which)]
             for name, value in zip(_COMPLAINT_FIELDS, chunk, strict=True):
                 setattr(fig, name, int(value or 0))
+
+    # 1b. The month's complaints by kind × category, channel and class (index on received).
+    breakdown = _Breakdown()
+    dims = (c.c.kind, c.c.category_id, c.c.channel, c.c.customer_class)
+    stmt = (select(*dims, func.count()).where(_in(c.c.received_at, cur), *scope)
+            .group_by(*dims))
+    for kind, category, channel, klass, n in db.session.execute(stmt):
+        breakdown.kind_category[(kind, category)] += n
+        breakdown.channels[channel] += n
+        breakdown.classes[klass] += n
 
     # 2. The audit trail: deadlines missed (distinct complaints) and extension requests.
     joined = e.join(c, c.c.id == e.c.complaint_id)
@@ -248,46 +346,15 @@ def _figures(cur: Period, department_id, calendar) -> dict[tuple[int | None, int
             .where(cb.c.reached.is_(True), cb.c.satisfaction.is_not(None),
                    cb.c.at >= prev.start, cb.c.at < cur.end, *scope)
             .group_by(c.c.department_id, which, cb.c.satisfaction))
-    for dept, w, satisfaction, n in db.session.execute(stmt):
+    satisfaction = dict.fromkeys(Satisfaction.ALL, 0)
+    for dept, w, value, n in db.session.execute(stmt):
         fig = out[(dept, w)]
         fig.callbacks_rated += n
-        if satisfaction in Satisfaction.GOOD:
+        if value in Satisfaction.GOOD:
             fig.callbacks_good += n
-
-    # 4. Working days: per-day counts of the resolved complaints' dates (see the module doc).
-    resolved = and_(c.c.resolved_at >= prev.start, c.c.resolved_at < cur.end, *scope)
-    forwarded = c.c.forwarded_at.is_not(None)
-    which = case((c.c.resolved_at >= cur.start, 1), else_=0)
-    parts = []
-    for tag, col, extra in (("received", c.c.received_at, ()),
-                            ("resolved", c.c.resolved_at, ()),
-                            ("forwarded", c.c.forwarded_at, (forwarded,)),
-                            ("resolved_fwd", c.c.resolved_at, (forwarded,))):
-        day = _day(col)
-        parts.append(select(literal(tag).label("tag"), c.c.department_id, which.label("w"),
-                            day.label("day"), func.count().label("n"))
-                     .where(resolved, *extra).group_by(c.c.department_id, which, day))
-    per_day = [(tag, dept, w, _as_date(day), n)
-               for tag, dept, w, day, n in db.session.execute(union_all(*parts))]
-    index = _working_day_index({row[3] for row in per_day}, calendar)
-    for tag, dept, w, day, n in per_day:
-        fig, days = out[(dept, w)], n * index[day]
-        if tag == "received":
-            fig.resolve_days -= days
-        elif tag == "resolved":
-            fig.resolve_days += days
-        elif tag == "forwarded":
-            fig.handling_days -= days
-            fig.handled += n
-        else:
-            fig.handling_days += days
-    return out
-
-
-def _received_counts(p: Period, department_id, *group):
-    stmt = (select(*group, func.count()).where(_in(c.c.received_at, p), *_scope(department_id))
-            .group_by(*group))
-    return db.session.execute(stmt).all()
+        if w:
+            satisfaction[value] = satisfaction.get(value, 0) + n
+    return out, breakdown, satisfaction
 
 
 def _category_names() -> list[tuple[int | None, str]]:
@@ -315,7 +382,7 @@ def monthly_report(period: Period, department: Department | None = None,
 
     calendar = calendar or business_calendar()
     department_id = department.id if department is not None else None
-    figures = _figures(period, department_id, calendar)
+    figures, breakdown, satisfaction = _figures(period, department_id, calendar)
 
     total, previous_total = Figures(), Figures()
     by_dept: dict[int | None, Figures] = {}
@@ -332,15 +399,6 @@ def monthly_report(period: Period, department: Department | None = None,
             by_dept.setdefault(dept_id, Figures())
     names = _department_names(by_dept)
     order = sorted(by_dept, key=lambda d: (d is None, names.get(d, "")))
-
-    satisfaction = dict.fromkeys(Satisfaction.ALL, 0)
-    stmt = (select(cb.c.satisfaction, func.count())
-            .select_from(cb.join(c, c.c.id == cb.c.complaint_id))
-            .where(cb.c.reached.is_(True), cb.c.satisfaction.is_not(None),
-                   _in(cb.c.at, period), *_scope(department_id))
-            .group_by(cb.c.satisfaction))
-    for value, n in db.session.execute(stmt):
-        satisfaction[value] = satisfaction.get(value, 0) + n
 
     repeat = db.session.execute(
         select(c.c.customer_phone_norm, func.min(c.c.customer_name), func.count(),
@@ -359,11 +417,10 @@ def monthly_report(period: Period, department: Department | None = None,
         previous_total=previous_total,
         by_department=[(d, by_dept[d]) for d in order],
         department_names=names,
-        kind_category={(k, cat): n for k, cat, n in
-                       _received_counts(period, department_id, c.c.kind, c.c.category_id)},
+        kind_category=dict(breakdown.kind_category),
         categories=_category_names(),
-        channels=dict(_received_counts(period, department_id, c.c.channel)),
-        classes=dict(_received_counts(period, department_id, c.c.customer_class)),
+        channels=dict(breakdown.channels),
+        classes=dict(breakdown.classes),
         satisfaction=satisfaction,
         repeat_complainants=[tuple(r) for r in repeat],
         made_at=now or clock_now(),

@@ -1,19 +1,29 @@
 """The deadline sweep: mark complaints whose current deadline passed, escalate each once.
 
-Set-based: one INSERT … SELECT for the audit events and one UPDATE, in one transaction,
-whatever the number of rows. Idempotent: a complaint is marked once per missed deadline
-(``overdue_since`` is set, and cleared only when a new deadline is set). Safe on several
-hosts at once: on PostgreSQL the sweep holds a transaction-scoped advisory lock, so a
-second sweep waits and then finds nothing left to mark; on SQLite the transaction begins
-IMMEDIATE, which admits one writer at a time.
+Set-based, in batches: each batch takes up to ``SWEEP_BATCH`` missed complaints, writes
+their audit events with one INSERT … SELECT and marks them with one UPDATE, and commits.
+Short batches keep the database writable for everyone else while a large backlog is
+swept (on SQLite the write lock is held only for one batch, well under the busy timeout).
+
+Idempotent: a complaint is marked once per missed deadline (``overdue_since`` is set, and
+cleared only when a new deadline is set); a second run finds nothing (the partial index
+``ix_complaint_sweep`` holds only unmarked deadlines, so that costs nothing).
+
+Safe on several hosts at once, and consistent with concurrent user actions: on PostgreSQL
+each batch holds a transaction-scoped advisory lock (sweeps take turns) and locks its rows
+``FOR UPDATE SKIP LOCKED`` before writing, so the events and the marks are written for
+exactly the same rows, and a complaint a user is changing at that moment is left for the
+next run instead of being waited for; on SQLite each batch's transaction begins IMMEDIATE,
+which admits one writer at a time.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, insert, literal, null, select, text, update
+from sqlalchemy import and_, case, insert, literal, null, select, text, update
 
 from models import Complaint, ComplaintEvent, db
 from models.engine import write_transaction
@@ -43,7 +53,12 @@ def _due_statuses():
     return [s for s, deadline in PENDING_DEADLINE.items() if deadline]
 
 
-def sweep(now: datetime | None = None) -> SweepResult:
+# Rows per batch: on SQLite one batch of 50,000 holds the write lock about 2 s on the test
+# machine (busy_timeout is 10 s); smaller batches cost throughput (bench/bench_core.py).
+SWEEP_BATCH = 50_000
+
+
+def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
     now = now or clock.now()
     c = Complaint.__table__
     missed = and_(
@@ -55,41 +70,50 @@ def sweep(now: datetime | None = None) -> SweepResult:
         (c.c.escalation_level < MAX_ESCALATION, c.c.escalation_level + 1),
         else_=MAX_ESCALATION,
     )
-    with write_transaction(db.session):
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK_KEY})
-        counts = dict(
-            db.session.execute(
-                select(c.c.status, func.count()).where(missed).group_by(c.c.status)
+    e = ComplaintEvent.__table__
+    note = case(*((c.c.status == s, literal(n)) for s, n in _NOTES.items()), else_=None)
+    postgres = db.engine.dialect.name == "postgresql"
+    counts: Counter[str] = Counter()
+    while True:
+        with write_transaction(db.session):
+            if postgres:
+                db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                                   {"k": SWEEP_LOCK_KEY})
+            # In the order of ix_complaint_sweep (no sort), locked (PostgreSQL), this batch.
+            found = db.session.execute(
+                select(c.c.id, c.c.status).where(missed).limit(batch)
+                .with_for_update(skip_locked=True)
             ).all()
-        )
-        if counts:
-            e = ComplaintEvent.__table__
-            note = case(*((c.c.status == s, literal(n)) for s, n in _NOTES.items()), else_=None)
-            db.session.execute(
-                insert(e).from_select(
-                    [
-                        "complaint_id", "at", "actor_id", "action", "from_status", "to_status",
-                        "from_department_id", "to_department_id", "from_assignee_id",
-                        "to_assignee_id", "escalation_level", "note",
-                    ],
-                    select(
-                        c.c.id, literal(now), null(), literal(Action.OVERDUE),
-                        c.c.status, c.c.status, c.c.department_id, c.c.department_id,
-                        c.c.assignee_id, c.c.assignee_id, next_level, note,
-                    ).where(missed),
+            if found:
+                ids = sorted(row.id for row in found)
+                chosen = c.c.id.in_(ids)
+                db.session.execute(
+                    insert(e).from_select(
+                        [
+                            "complaint_id", "at", "actor_id", "action", "from_status",
+                            "to_status", "from_department_id", "to_department_id",
+                            "from_assignee_id", "to_assignee_id", "escalation_level", "note",
+                        ],
+                        select(
+                            c.c.id, literal(now), null(), literal(Action.OVERDUE),
+                            c.c.status, c.c.status, c.c.department_id, c.c.department_id,
+                            c.c.assignee_id, c.c.assignee_id, next_level, note,
+                        ).where(chosen),
+                    )
                 )
-            )
-            db.session.execute(
-                update(c)
-                .where(missed)
-                .values(
-                    overdue_since=now,
-                    was_overdue=True,
-                    escalation_level=next_level,
-                    version=c.c.version + 1,
-                    updated_at=now,
+                db.session.execute(
+                    update(c)
+                    .where(chosen)
+                    .values(
+                        overdue_since=now,
+                        was_overdue=True,
+                        escalation_level=next_level,
+                        version=c.c.version + 1,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            )
-    return SweepResult(marked=sum(counts.values()), by_status=counts)
+                counts.update(row.status for row in found)
+        if len(found) < batch:
+            break
+    return SweepResult(marked=sum(counts.values()), by_status=dict(counts))

@@ -60,7 +60,10 @@ def test_upgrade_downgrade_upgrade(app):
     with app.app_context():
         with db.engine.connect() as conn:
             migrated = _state(conn)
-        assert migrated[0] == TABLES and migrated[1] == (6, 2) and migrated[2] >= 6
+        # The audit triggers: SQLite 4 (event update/delete, complaint and callback delete),
+        # PostgreSQL 6 (the same, plus TRUNCATE on the three tables, event ones merged).
+        triggers = 4 if db.engine.dialect.name == "sqlite" else 6
+        assert migrated == (TABLES, (6, 2), triggers)
         try:
             downgrade(revision="base")
             with db.engine.connect() as conn:

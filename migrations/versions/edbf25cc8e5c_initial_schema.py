@@ -159,7 +159,8 @@ def upgrade():
         batch_op.create_index('ix_complaint_dept_status_due', ['department_id', 'status', 'due_at'], unique=False)
         batch_op.create_index('ix_complaint_dept_due', ['department_id', 'due_at'], unique=False)
         batch_op.create_index('ix_complaint_assignee_due', ['assignee_id', 'due_at'], unique=False)
-        batch_op.create_index('ix_complaint_due_unmarked', ['due_at', 'overdue_since'], unique=False)
+        batch_op.create_index('ix_complaint_due', ['due_at'], unique=False)
+        batch_op.create_index('ix_complaint_sweep', ['status', 'due_at', 'department_id', 'assignee_id', 'escalation_level', 'overdue_since'], unique=False, sqlite_where=sa.text('overdue_since IS NULL AND due_at IS NOT NULL'), postgresql_where=sa.text('overdue_since IS NULL AND due_at IS NOT NULL'))
         batch_op.create_index(batch_op.f('ix_complaint_received_at'), ['received_at'], unique=False)
         batch_op.create_index('ix_complaint_status_due', ['status', 'due_at'], unique=False)
 
@@ -329,7 +330,8 @@ def downgrade():
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.drop_index('ix_complaint_status_due')
         batch_op.drop_index(batch_op.f('ix_complaint_received_at'))
-        batch_op.drop_index('ix_complaint_due_unmarked')
+        batch_op.drop_index('ix_complaint_sweep')
+        batch_op.drop_index('ix_complaint_due')
         batch_op.drop_index('ix_complaint_assignee_due')
         batch_op.drop_index('ix_complaint_dept_due')
         batch_op.drop_index('ix_complaint_dept_status_due')

@@ -214,3 +214,32 @@ def test_complaint_export_over_the_limit_is_refused(client, auth, org, app):
     assert "6 rows match this list, more than the 5 one export may hold" in page
     with app.app_context():
         assert db.session.scalar(select(ExportLog.id)) is None
+
+
+def test_export_query_count_does_not_grow_with_rows(client, auth, org, app):
+    """The export reads in a fixed number of queries (no lazy load per row): 6 or 12 rows."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        _seed(org)
+        engine = db.engine
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    auth.login("manager")
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert download(client, EXPORT + "?queue=all")[0] == 200
+        with_six = len(statements)
+        with app.app_context():
+            for n in range(7, 13):
+                make_complaint(n, department_id=org.log, assignee_id=org.users["handler_log"],
+                               category_id=category_id("billing"))
+            db.session.commit()
+        statements.clear()
+        assert download(client, EXPORT + "?queue=all")[0] == 200
+        assert len(statements) == with_six
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

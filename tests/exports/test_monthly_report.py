@@ -339,3 +339,31 @@ def test_cli_writes_the_workbook(app, month, tmp_path):
     assert phones == ["139****0001"]  # masked unless --show-contacts
     bad = app.test_cli_runner().invoke(args=["report", "--month", "11/2026", "-o", str(out)])
     assert bad.exit_code != 0
+
+
+def test_working_days_follow_holidays_make_up_days_and_overrides(app, org):
+    """Working days skip National Day (1–7 Oct 2026), count the make-up Saturday 10 Oct and
+    honour the company's override (Wed 14 Oct off)."""
+    from models import CalendarDay
+    from services.reports import month as parse_month
+    from services.reports import monthly_report
+
+    with app.test_request_context():
+        db.session.add(CalendarDay(day=D(2026, 10, 14).date(), is_working_day=False,
+                                   note="company day off"))
+        # X: received Wed 30 Sep, forwarded the same day, resolved Sat 10 Oct (a working day):
+        #    after 30 Sep: 1–7 Oct holiday, Thu 8, Fri 9, Sat 10 → 3 days; handling 3 too.
+        make_complaint(1, department_id=org.qa, received_at=D(2026, 9, 30, 9),
+                       forwarded_at=D(2026, 9, 30, 10), resolved_at=D(2026, 10, 10, 15),
+                       status="resolved")
+        # Y: received Mon 12 Oct, forwarded Tue 13, resolved Fri 16, with Wed 14 off:
+        #    received → resolved: 13, 15, 16 = 3; forwarded → resolved: 15, 16 = 2.
+        make_complaint(2, department_id=org.qa, received_at=D(2026, 10, 12, 9),
+                       forwarded_at=D(2026, 10, 13, 9), resolved_at=D(2026, 10, 16, 15),
+                       status="resolved")
+        db.session.commit()
+        report = monthly_report(parse_month("2026-10"))
+        assert report.total.resolved == 2
+        assert report.total.avg_resolve_days == pytest.approx(3.0)  # (3 + 3) / 2
+        assert report.total.avg_handling_days == pytest.approx(2.5)  # (3 + 2) / 2
+        db.session.rollback()

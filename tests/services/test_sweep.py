@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from datetime import datetime
 
+import pytest
 from service_helpers import T0, T1
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
 from models import Complaint, ComplaintEvent, db
-from services.sweep import sweep
+from services.sweep import SWEEP_BATCH, sweep
+
+KIND = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
 
 # After every deadline of a complaint walked at T0 (accept T0+24 h, callback 2026-11-30,
 # resolve 2026-12-02, end of day).
@@ -174,12 +179,23 @@ def test_extension_approved_after_its_date_counts_as_missed(desk):
     assert sweep(LATE).marked == 0
 
 
-def test_concurrent_sweeps_mark_each_complaint_once(app, desk):
+def test_sweep_in_batches_marks_everything_once(desk):
+    """A backlog larger than one batch is swept batch after batch, each complaint once."""
+    ids = [desk.register(now=T0) for _ in range(10)]
+    result = sweep(LATE, batch=3)
+    assert (result.marked, result.by_status) == (10, {"registered": 10})
+    assert sorted(e.complaint_id for e in overdue_events()) == ids
+    assert sweep(LATE, batch=3).marked == 0
+
+
+@pytest.mark.parametrize("batch", [SWEEP_BATCH, 7])
+def test_concurrent_sweeps_mark_each_complaint_once(app, desk, batch):
     """Four sweeps started together (own app context and session each) mark every complaint once.
 
-    On PostgreSQL the transaction-scoped advisory lock serializes them; on SQLite the
-    IMMEDIATE write transaction does. Without either, two sweeps would both insert the
-    'overdue' events before either UPDATE committed.
+    On PostgreSQL each batch takes the advisory lock and locks its rows; on SQLite each
+    batch's IMMEDIATE transaction admits one writer. With small batches the sweeps take
+    turns batch by batch; without the locks two sweeps would both write events for the
+    same complaints before either marked them.
     """
     ids = [desk.register(now=T0) for _ in range(40)]
     db.session.commit()  # end this thread's (SQLite: write-locking) read transaction
@@ -190,7 +206,7 @@ def test_concurrent_sweeps_mark_each_complaint_once(app, desk):
         try:
             with app.app_context():
                 start.wait(timeout=10)
-                results.append(sweep(LATE).marked)
+                results.append(sweep(LATE, batch=batch).marked)
         except Exception as exc:  # collected and reported by the assertions below
             errors.append(repr(exc))
 
@@ -201,7 +217,31 @@ def test_concurrent_sweeps_mark_each_complaint_once(app, desk):
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads), "a sweep hung"
     assert errors == []
-    assert sorted(results) == [0, 0, 0, 40]
+    assert sum(results) == 40
+    if batch == SWEEP_BATCH:
+        assert sorted(results) == [0, 0, 0, 40]
     db.session.expire_all()
     assert sorted(e.complaint_id for e in overdue_events()) == ids
     assert {r["escalation_level"] for r in all_rows()} == {1}
+
+
+if KIND == "postgresql":
+
+    def test_sweep_skips_a_complaint_being_changed_and_marks_it_next_time(app, desk):
+        """PostgreSQL: a row a user holds locked is not waited for; the next run marks it."""
+        busy, free = desk.register(now=T0), desk.register(now=T0)
+        db.session.commit()
+        holder = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        try:
+            with holder.connect() as conn:
+                conn.execute(text("SELECT id FROM complaint WHERE id = :id FOR UPDATE"),
+                             {"id": busy})
+                started = time.monotonic()
+                assert sweep(LATE).by_status == {"registered": 1}
+                assert time.monotonic() - started < 5
+                conn.rollback()
+        finally:
+            holder.dispose()
+        assert [e.complaint_id for e in overdue_events()] == [free]
+        assert sweep(LATE).marked == 1
+        assert sorted(e.complaint_id for e in overdue_events()) == [busy, free]

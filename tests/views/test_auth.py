@@ -25,6 +25,13 @@ def _location(response):
     return urlsplit(response.headers.get("Location", ""))
 
 
+def _dispose(other_app):
+    """Close the connection pool of an extra app made by a test."""
+    with other_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def _replay(app, cookie_value):
     """A fresh client carrying an old session cookie."""
     other = app.test_client()
@@ -89,6 +96,7 @@ def test_lockout_after_max_failures_is_persisted(app, org, client, auth):
     other_app = create_app({**app.config, "TESTING": True})
     r = AuthActions(other_app.test_client()).login("intake")
     assert r.status_code == 401 and "Too many failed attempts" in r.get_data(as_text=True)
+    _dispose(other_app)
     with app.app_context():
         db.session.get(Staff, org.users["intake"]).locked_until = clock.now() - timedelta(
             minutes=1)
@@ -276,7 +284,9 @@ def test_production_from_the_environment(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app()
     monkeypatch.setenv("SECRET_KEY", "a-real-random-secret-value")
-    assert create_app().config["SESSION_COOKIE_SECURE"] is True
+    prod = create_app()
+    assert prod.config["SESSION_COOKIE_SECURE"] is True
+    _dispose(prod)
 
 
 def test_production_cookies_are_secure_httponly_lax(app, org, tmp_path):
@@ -288,6 +298,7 @@ def test_production_cookies_are_secure_httponly_lax(app, org, tmp_path):
     token = csrf_token(client, "https://localhost/login")
     r = client.post("https://localhost/login", data={"username": "intake", "password": PASSWORD,
                                                       "csrf_token": token})
+    _dispose(prod)
     assert r.status_code == 302
     cookie = r.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie

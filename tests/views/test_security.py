@@ -38,7 +38,7 @@ def _check_headers(r):
 
 
 @pytest.mark.parametrize("url", ["/login", "/", "/no-such-page", "/admin/category/",
-                                 "/static/admin/css/bootstrap4/admin.css"])
+                                 "/admin/static/admin/css/bootstrap4/admin.css"])
 def test_security_headers_for_anonymous_requests(client, url):
     """Pages, redirects, 404s and static files all carry the framing/sniffing/referrer headers."""
     with client.get(url) as r:
@@ -324,3 +324,12 @@ def test_bulk_delete_removes_all_selected_rows(app, org, client, auth):
                     follow_redirects=True)
     assert f"{len(ids)} records were successfully deleted." in r.get_data(as_text=True)
     assert _rows(app, SlaPolicy) == []
+
+
+def test_static_assets_stay_cacheable_for_logged_in_users(app, org, client, auth):
+    """Bootstrap and Flask-Admin's own files are not marked no-store (only pages are)."""
+    auth.login("intake")
+    with client.get("/admin/static/admin/css/bootstrap4/admin.css") as r:
+        assert r.status_code == 200
+        assert "no-store" not in r.headers.get("Cache-Control", "")
+        _check_headers(r)
