@@ -21,7 +21,6 @@ from .constants import (
     Validity,
 )
 from .deadlines import Policy, match_policy
-from .intake import check_register, mask_email, mask_phone, normalize_phone
 from .errors import (
     InvalidInput,
     MissingInput,
@@ -30,6 +29,7 @@ from .errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
+from .intake import check_register, mask_email, mask_phone, normalize_phone
 from .workflow import Actor, Decision, Facts, allowed_actions, can_see, check, check_version, may
 
 __all__ = [

@@ -7,6 +7,16 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh dev
 PY=.venv/bin/python
 
+# The export tests open the workbooks in LibreOffice (Debian's package; ~40 s to install).
+if ! command -v soffice >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing LibreOffice Calc (for the workbook-opens-in-LibreOffice tests)"
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-calc >/dev/null
+  else
+    echo "!! LibreOffice (soffice) is missing: tests/exports/test_libreoffice.py will fail" >&2
+  fi
+fi
+
 echo "== test suite on SQLite"
 "$PY" -m pytest "$@"
 

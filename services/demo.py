@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -81,7 +81,7 @@ def _ensure_org():
 
 
 def load_demo(count: int = 300, seed: int = 20261123) -> str:
-    depts = _ensure_org()
+    _ensure_org()
     existing = db.session.scalar(select(func.count()).select_from(Complaint))
     if existing:
         return f"Demo data already present ({existing} complaints); nothing added."
@@ -96,7 +96,10 @@ def load_demo(count: int = 300, seed: int = 20261123) -> str:
     rnd.shuffle(targets)
     for n, target in enumerate(targets[:count]):
         cat, dept_code, title, desc, demand = SAMPLES[n % len(SAMPLES)]
-        start = today - timedelta(days=rnd.randint(0, 75), hours=rnd.randint(0, 10))
+        # Finished complaints spread over the last months; open ones are recent, as in a
+        # desk that keeps up (some of them are still overdue).
+        days = rnd.randint(0, 75) if target in (Status.CLOSED, Status.REJECTED) else rnd.randint(0, 9)
+        start = today - timedelta(days=days, hours=rnd.randint(0, 10))
         kind = "consultation" if n % 17 == 0 else ("suggestion" if n % 23 == 0 else "complaint")
         c = register({
             "customer_name": rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN),

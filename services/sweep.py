@@ -23,7 +23,20 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, insert, literal, null, select, text, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    column,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    table,
+    text,
+    update,
+)
 
 from models import Complaint, ComplaintEvent, db
 from models.engine import write_transaction
@@ -33,6 +46,7 @@ from rules.deadlines import PENDING_DEADLINE
 from . import clock
 
 SWEEP_LOCK_KEY = 0x436F6D70  # "Comp": the advisory lock id of the sweep
+_BATCH = table("sweep_batch", column("id", Integer))
 
 _NOTES = {
     Status.REGISTERED: "accept deadline missed",
@@ -73,20 +87,27 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
     e = ComplaintEvent.__table__
     note = case(*((c.c.status == s, literal(n)) for s, n in _NOTES.items()), else_=None)
     postgres = db.engine.dialect.name == "postgresql"
+    # The batch's ids go to a per-connection temporary table (no list of bound ids: SQLite
+    # builds cap the number of variables of a statement, psycopg at 65,535).
+    chosen = c.c.id.in_(select(_BATCH.c.id))
     counts: Counter[str] = Counter()
     while True:
         with write_transaction(db.session):
             if postgres:
                 db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
                                    {"k": SWEEP_LOCK_KEY})
-            # In the order of ix_complaint_sweep (no sort), locked (PostgreSQL), this batch.
-            found = db.session.execute(
-                select(c.c.id, c.c.status).where(missed).limit(batch)
-                .with_for_update(skip_locked=True)
-            ).all()
+            db.session.execute(text(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS sweep_batch (id INTEGER PRIMARY KEY)"))
+            db.session.execute(_BATCH.delete())
+            # Read in the order of ix_complaint_sweep (no sort); PostgreSQL locks the rows.
+            db.session.execute(insert(_BATCH).from_select(
+                ["id"],
+                select(c.c.id).where(missed).limit(batch).with_for_update(skip_locked=True),
+            ))
+            found = dict(db.session.execute(
+                select(c.c.status, func.count()).where(chosen).group_by(c.c.status)
+            ).all())
             if found:
-                ids = sorted(row.id for row in found)
-                chosen = c.c.id.in_(ids)
                 db.session.execute(
                     insert(e).from_select(
                         [
@@ -113,7 +134,7 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                     )
                     .execution_options(synchronize_session=False)
                 )
-                counts.update(row.status for row in found)
-        if len(found) < batch:
+                counts.update(found)
+        if sum(found.values()) < batch:
             break
     return SweepResult(marked=sum(counts.values()), by_status=dict(counts))

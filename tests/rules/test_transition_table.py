@@ -204,7 +204,7 @@ def _parse_matrix(text: str) -> dict[tuple[str, str, str, str], bool]:
         label, status, marks = row[0], row[1], row[2:]
         action, _, kind = label.partition("/")
         assert action in ACTIONS and status in STATUSES and len(marks) == len(ROLES), row
-        for role, mark in zip(ROLES, marks):
+        for role, mark in zip(ROLES, marks, strict=True):
             assert mark in ("Y", "."), row
             cells[(action, kind or "any", status, role)] = mark == "Y"
     return cells
