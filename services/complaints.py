@@ -127,6 +127,17 @@ def _load_for_update(complaint_id) -> Complaint | None:
     return db.session.scalars(stmt).unique().one_or_none()
 
 
+def _load_checked(complaint_id, actor: Staff, expected_version) -> Complaint:
+    """The complaint, row-locked, if it is in the actor's scope and still at that version."""
+    complaint = _load_for_update(complaint_id)
+    if complaint is None or not rules.can_see(
+        _actor(actor), complaint.department_id, complaint.assignee_id
+    ):
+        raise NotFound()
+    rules.check_version(expected_version, complaint.version)
+    return complaint
+
+
 def _target_facts(action: str, inputs: dict) -> dict:
     """Look up what rules need to know about the target department and person."""
     inputs = dict(inputs)
@@ -291,12 +302,7 @@ def perform(complaint_id, action: str, actor: Staff, inputs: Mapping | None = No
     inputs = dict(inputs or {})
     try:
         with write_transaction(db.session):
-            complaint = _load_for_update(complaint_id)
-            if complaint is None or not rules.can_see(
-                _actor(actor), complaint.department_id, complaint.assignee_id
-            ):
-                raise NotFound()
-            rules.check_version(expected_version, complaint.version)
+            complaint = _load_checked(complaint_id, actor, expected_version)
             facts_inputs = _target_facts(action, inputs)
             decision = rules.check(action, complaint.facts(), _actor(actor), facts_inputs, now)
             before = (complaint.status, complaint.department_id, complaint.assignee_id)
@@ -389,12 +395,7 @@ def edit(complaint_id, values: Mapping, actor: Staff, *, expected_version=None,
     now = now or clock.now()
     try:
         with write_transaction(db.session):
-            complaint = _load_for_update(complaint_id)
-            if complaint is None or not rules.can_see(
-                _actor(actor), complaint.department_id, complaint.assignee_id
-            ):
-                raise NotFound()
-            rules.check_version(expected_version, complaint.version)
+            complaint = _load_checked(complaint_id, actor, expected_version)
             current = {name: getattr(complaint, name) for name in EDITABLE_FIELDS}
             wanted = {k: v for k, v in values.items() if k in EDITABLE_FIELDS}
             clean = rules.check_register(actor.role, {**current, **wanted})
