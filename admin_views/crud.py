@@ -15,7 +15,7 @@ from flask_admin.model.template import EndpointLinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
-from sqlalchemy import false, inspect, select, true
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField
 from wtforms.validators import EqualTo, InputRequired, NumberRange
@@ -33,6 +33,7 @@ from models import (
 )
 from rules import Role, RuleError
 from services import auth as auth_service
+from services.queries import scope_clause
 
 from . import labels as L
 from .base import SecureModelView
@@ -45,23 +46,12 @@ SETTINGS = _l("Settings")
 # --- shared pieces ----------------------------------------------------------------------------
 
 
-def complaint_scope(actor):
-    """SQL twin of ``rules.can_see``: which complaints this actor may see (a WHERE clause)."""
-    if actor.role in Role.SEE_ALL:
-        return true()
-    if actor.role == Role.DEPT_HEAD and actor.department_id is not None:
-        return Complaint.department_id == actor.department_id
-    if actor.role == Role.HANDLER:
-        return Complaint.assignee_id == actor.id
-    return false()
-
-
 def _scoped_by_complaint(query, complaint_id_column):
     """Keep the rows whose complaint the current user may see (an indexed IN sub-select)."""
     actor = current_user.actor
     if actor.role in Role.SEE_ALL:
         return query
-    visible = select(Complaint.id).where(complaint_scope(actor))
+    visible = select(Complaint.id).where(scope_clause(actor))
     return query.filter(complaint_id_column.in_(visible))
 
 

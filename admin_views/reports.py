@@ -17,8 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import Department, db
-from rules import Role
-from rules.privacy import may_see_contact
+from rules.privacy import REPORT_ROLES, may_see_contact, report_covers_all_departments
 from services import clock
 from services.export import XLSX_MIMETYPE, record_export
 from services.reports import Period, month, monthly_report, write_monthly_workbook
@@ -26,8 +25,6 @@ from services.reports import Period, month, monthly_report, write_monthly_workbo
 from . import labels
 from .base import SecureBaseView
 from .dashboard import DashboardView
-
-REPORT_ROLES = (Role.ADMIN, Role.INTAKE, Role.MANAGER, Role.SUPERVISOR, Role.DEPT_HEAD)
 
 
 def value_labels() -> dict:
@@ -69,7 +66,7 @@ class ReportsView(SecureBaseView):
     def _departments(self):
         """The departments this user may report on (a head: only their own)."""
         stmt = select(Department).order_by(Department.code)
-        if current_user.role not in Role.SEE_ALL:
+        if not report_covers_all_departments(current_user.role):
             stmt = stmt.where(Department.id == current_user.department_id)
         return db.session.scalars(stmt).all()
 
@@ -77,7 +74,7 @@ class ReportsView(SecureBaseView):
     def index(self):
         return self.render("admin/reports.html", month=default_month(clock.now()),
                            departments=self._departments(),
-                           all_departments=current_user.role in Role.SEE_ALL)
+                           all_departments=report_covers_all_departments(current_user.role))
 
     @expose("/monthly/")
     def monthly(self):
@@ -86,7 +83,7 @@ class ReportsView(SecureBaseView):
         except ValueError:
             flash(_("Please choose a month, for example 2026-11."), "error")
             return redirect(url_for(".index"))
-        if current_user.role in Role.SEE_ALL:
+        if report_covers_all_departments(current_user.role):
             code = request.args.get("department") or ""
             department = None
             if code:

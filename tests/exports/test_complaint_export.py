@@ -7,10 +7,10 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
-from conftest import category_id, column, download, make_complaint, read_xlsx, table
 from sqlalchemy import select
 
 from models import ExportLog, Staff, db
+from tests.exports.conftest import category_id, column, download, make_complaint, read_xlsx, table
 
 EXPORT = "/admin/complaint/export/xlsx/"
 PAST = datetime(2020, 1, 6, 17, 0)  # long overdue, whatever today is

@@ -14,9 +14,9 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from conftest import add_callback, add_event, download, make_complaint
 
 from models import db
+from tests.exports.conftest import add_callback, add_event, download, make_complaint
 
 INSTALL = "apt-get install -y --no-install-recommends libreoffice-calc"
 

@@ -7,7 +7,10 @@ import re
 from datetime import datetime
 
 import pytest
-from conftest import (
+from sqlalchemy import select
+
+from models import Department, ExportLog, Staff, db
+from tests.exports.conftest import (
     add_callback,
     add_event,
     column,
@@ -17,9 +20,6 @@ from conftest import (
     sheet_xml,
     table,
 )
-from sqlalchemy import select
-
-from models import Department, ExportLog, Staff, db
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LIST_SCREENS = ["complaint", "callback_record", "complaint_event", "department", "staff",

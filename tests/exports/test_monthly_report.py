@@ -15,10 +15,10 @@ from datetime import datetime
 
 import openpyxl
 import pytest
-from conftest import add_callback, add_event, category_id, download, make_complaint
 from sqlalchemy import select
 
 from models import ExportLog, db
+from tests.exports.conftest import add_callback, add_event, category_id, download, make_complaint
 
 D = datetime
 REPORT = "/admin/reports/monthly/?month=2026-11"

@@ -9,7 +9,6 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import event, func, select
 
-from admin_views.crud import complaint_scope
 from models import (
     CalendarDay,
     Category,
@@ -22,6 +21,7 @@ from models import (
 )
 from rules import Actor, Role, can_see
 from services.complaints import perform, register
+from services.queries import scope_clause
 from tests.conftest import PASSWORD, AuthActions, csrf_token
 
 
@@ -478,7 +478,7 @@ def test_complaint_scope_matches_rules_can_see(app, org, role):
                                          Complaint.assignee_id)).all()
         for actor in actors:
             expected = {r.id for r in rows if can_see(actor, r.department_id, r.assignee_id)}
-            got = set(db.session.scalars(select(Complaint.id).where(complaint_scope(actor))))
+            got = set(db.session.scalars(select(Complaint.id).where(scope_clause(actor))))
             assert got == expected, actor
 
 
