@@ -22,7 +22,6 @@ from wtforms.validators import Length, Optional
 
 from models import Category, Department, Staff, db
 from rules import Action, Role
-from rules.workflow import TRANSITIONS
 
 from . import labels
 
@@ -30,9 +29,6 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 # Which roles the transition table lets take each action at all (any status): a role
 # outside this set gets 403 on the action's endpoints; inside it, rules judge each case.
-ACTION_ROLES: dict[str, frozenset[str]] = {}
-for _row in TRANSITIONS:
-    ACTION_ROLES[_row.action] = ACTION_ROLES.get(_row.action, frozenset()) | set(_row.roles)
 
 
 def _blank(label=None):

@@ -24,8 +24,9 @@ import rules
 from models import Complaint, db
 from rules import Role, Status
 from rules.deadlines import is_overdue
-from rules.intake import REGISTER_ROLES
+from rules.intake import EDIT_ROLES, REGISTER_ROLES
 from rules.privacy import may_see_contact
+from rules.workflow import ACTION_ROLES
 from services import complaints as complaint_service
 from services import queries
 
@@ -34,7 +35,6 @@ from .base import SecureModelView
 from .complaint_filters import complaint_filters, due_soon_cutoff, request_now
 from .complaint_forms import (
     ACTION_FORMS,
-    ACTION_ROLES,
     BULK_ACTIONS,
     BULK_FORMS,
     ActionForm,
@@ -210,12 +210,11 @@ DETAIL_GROUPS = (
                    "reviewed_at", "closed_at")),
 )
 
-EDITORS = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
 
 
 class ComplaintView(SecureModelView):
     read_roles = Role.ALL
-    write_roles = EDITORS  # the generic edit form
+    write_roles = EDIT_ROLES  # the generic edit form
     create_roles = REGISTER_ROLES
     can_delete = False
     action_delete = None  # no built-in "delete" bulk action either: complaints are kept

@@ -9,6 +9,8 @@ from .constants import Channel, CustomerClass, Kind, Role, Severity
 from .errors import N_, InvalidInput, MissingInput, PermissionDenied
 
 REGISTER_ROLES = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
+# The generic edit form re-validates with check_register: the same roles may edit.
+EDIT_ROLES = REGISTER_ROLES
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -177,6 +177,13 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 
+# Every role that may take each action from some status (the screens' coarse gate; the
+# full check is ``check``/``may`` on the complaint itself).
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    action: frozenset(role for t in TRANSITIONS if t.action == action for role in t.roles)
+    for action in ACTIONS
+}
+
 ACTION_NAMES = {
     Action.ACCEPT: N_("accept"),
     Action.REJECT: N_("reject"),
