@@ -12,6 +12,7 @@ from flask_migrate import Migrate
 import config
 from models import db
 from models.engine import configure_engine
+from rules import Role
 
 HERE = Path(__file__).resolve().parent
 migrate = Migrate(directory=str(HERE / "migrations"))
@@ -36,6 +37,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             raise RuntimeError("SECRET_KEY must be set to a random value in production.")
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
+    from services.clock import load_zone
+
+    load_zone(app.config["COMPANY_TZ"])  # an unknown zone: RuntimeError now, not at first use
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["COMPANY_TZ"]
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
@@ -68,8 +73,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("create-user")
     @click.option("--username", prompt=True)
     @click.option("--full-name", prompt=True)
-    @click.option("--role", prompt=True, type=click.Choice(["admin", "intake", "dept_head",
-                                                            "handler", "supervisor", "manager"]))
+    @click.option("--role", prompt=True, type=click.Choice(Role.ALL))
     @click.option("--department", default="", help="Department code (optional).")
     def create_user_command(username, full_name, role, department):
         """Create a staff account; the password is asked for, never taken as an argument."""

@@ -22,8 +22,11 @@ class Defaults:
     # Exports: the most rows one export writes; a larger result is refused, not cut.
     EXPORT_MAX_ROWS = 200_000
     LIST_PAGE_SIZE = 50
+    # The company's time zone: every "now", stored time and deadline is naive local time
+    # here, whatever the server's clock zone is (services/clock.py).
+    COMPANY_TZ = "Asia/Shanghai"
     BABEL_DEFAULT_LOCALE = "en"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_DEFAULT_TIMEZONE = COMPANY_TZ  # create_app sets it to the final COMPANY_TZ
     LANGUAGES = ("en", "zh_Hans_CN")
 
 
@@ -38,4 +41,6 @@ def from_environment() -> dict:
         env["PRODUCTION"] = True
     if os.environ.get("EXPORT_MAX_ROWS"):
         env["EXPORT_MAX_ROWS"] = int(os.environ["EXPORT_MAX_ROWS"])
+    if os.environ.get("COMPANY_TZ"):
+        env["COMPANY_TZ"] = os.environ["COMPANY_TZ"]
     return env

@@ -28,6 +28,7 @@ from wtforms import ValidationError
 from wtforms.fields.choices import Choice
 
 from models import db
+from rules import Role
 
 from .export import XlsxExportMixin
 
@@ -58,7 +59,7 @@ class RoleAccessMixin:
 class SecureIndexView(RoleAccessMixin, AdminIndexView):
     """The admin home page is not public (Flask-Admin's default index view is)."""
 
-    read_roles = ("admin", "intake", "dept_head", "handler", "supervisor", "manager")
+    read_roles = Role.ALL
 
 
 class SecureBaseView(RoleAccessMixin, BaseView):

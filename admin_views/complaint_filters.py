@@ -66,6 +66,17 @@ class StatusFilter(ValueFilter):
         return query.filter(Complaint.status == value)
 
 
+class EscalationFilter(ValueFilter):
+    """Who owns the complaint now: its escalation level (0 handler … 3 senior management)."""
+
+    def __init__(self):
+        super().__init__(Complaint.escalation_level, _l("Escalation level"),
+                         "escalation_level_equals", list(labels.ESCALATION.items()), coerce=int)
+
+    def validate(self, value):
+        return value in {str(level) for level in labels.ESCALATION}
+
+
 def request_now():
     """The request's "now" (one clock reading per request)."""
     if "deadline_now" not in g:
@@ -131,7 +142,7 @@ def department_options():
     if not _user_ready():
         return []
     stmt = select(Department.id, Department.name, Department.active).order_by(Department.name)
-    if current_user.role in (Role.DEPT_HEAD, Role.HANDLER):
+    if current_user.role in Role.DEPARTMENTAL:
         stmt = stmt.where(Department.id == current_user.department_id)
     return [(str(i), name if active else f"{name} ({_l('inactive')})")
             for i, name, active in db.session.execute(stmt)]
@@ -141,7 +152,7 @@ def person_options():
     if not _user_ready():
         return []
     stmt = (select(Staff.id, Staff.full_name)
-            .where(Staff.role.in_((Role.HANDLER, Role.DEPT_HEAD)))
+            .where(Staff.role.in_(Role.ASSIGNABLE))
             .order_by(Staff.full_name))
     if current_user.role == Role.DEPT_HEAD:
         stmt = stmt.where(Staff.department_id == current_user.department_id)
@@ -170,6 +181,7 @@ def complaint_filters():
                     list(labels.SEVERITY.items())),
         ValueFilter(Complaint.customer_class, _l("Customer class"), "customer_class_equals",
                     list(labels.CUSTOMER_CLASS.items())),
+        EscalationFilter(),
         DeadlineFilter(),
         ReceivedBetweenFilter(),
     ]

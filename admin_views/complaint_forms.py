@@ -21,14 +21,11 @@ from wtforms import SelectChoice as Choice
 from wtforms.validators import Length, Optional
 
 from models import Category, Department, Staff, db
-from rules import Action, Role
+from rules import Action, Role, Severity
 
 from . import labels
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-# Which roles the transition table lets take each action at all (any status): a role
-# outside this set gets 403 on the action's endpoints; inside it, rules judge each case.
 
 
 def _blank(label=None):
@@ -62,10 +59,17 @@ def _text(value):
 
 
 def department_choices(*, exclude_id=None):
-    """Departments a complaint can be forwarded to: active, not customer service."""
+    """Departments a complaint can be forwarded to: active, not customer service, and with
+    at least one active head or handler to take it (the rules refuse the others)."""
+    staffed = (
+        select(Staff.id)
+        .where(Staff.department_id == Department.id, Staff.active.is_(True),
+               Staff.role.in_(Role.ASSIGNABLE))
+        .exists()
+    )
     rows = db.session.scalars(
         select(Department)
-        .where(Department.active.is_(True), Department.is_customer_service.is_(False))
+        .where(Department.active.is_(True), Department.is_customer_service.is_(False), staffed)
         .order_by(Department.name)
     ).all()
     return [_blank()] + [Choice(str(d.id), d.name) for d in rows if d.id != exclude_id]
@@ -77,7 +81,7 @@ def person_choices(department_id=None, *, blank_label=None):
         select(Staff, Department.name)
         .join(Department, Department.id == Staff.department_id)
         .where(Staff.active.is_(True), Department.active.is_(True),
-               Staff.role.in_((Role.HANDLER, Role.DEPT_HEAD)))
+               Staff.role.in_(Role.ASSIGNABLE))
         .order_by(Department.name, Staff.full_name)
     )
     if department_id is not None:
@@ -115,18 +119,20 @@ class ComplaintForm(SecureForm):
     customer_class = _select(_l("Customer class"), labels.CUSTOMER_CLASS, blank=False,
                              default="C")
     category_id = _select(_l("Category"))
-    severity = _select(_l("Severity"), labels.SEVERITY, blank=False, default="normal")
+    severity = _select(_l("Severity"), labels.SEVERITY, blank=False,
+                      default=Severity.NORMAL)
     title = StringField(_l("Title"), validators=[Length(max=200)])
     description = TextAreaField(_l("Description"))
     demand = TextAreaField(_l("Customer demand"))
+    late_reason = TextAreaField(
+        _l("Reason for late registration"), validators=[Length(max=4000)],
+        description=_l("Needed only when the complaint was received more than 30 days ago."))
 
     def values(self) -> dict:
-        """The submitted values, named as the model's columns."""
-        data = {
-            name: self[name].data
-            for name in ("kind", "channel", "customer_name", "customer_phone", "customer_email",
-                         "customer_class", "severity", "title", "description", "demand")
-        }
+        """The submitted values, named as the model's columns (plus ``late_reason``)."""
+        names = ("kind", "channel", "customer_name", "customer_phone", "customer_email",
+                 "customer_class", "severity", "title", "description", "demand", "late_reason")
+        data = {name: self[name].data for name in names if name in self}
         if self.received_at.data:
             data["received_at"] = self.received_at.data
         raw = self.category_id.data
@@ -135,8 +141,16 @@ class ComplaintForm(SecureForm):
 
 
 class ComplaintEditForm(ComplaintForm):
+    late_reason = None  # registration only
     # Set on GET, compared on save: a form opened before someone else's change is refused.
     expected_version = HiddenField()
+    reason = TextAreaField(
+        _l("Reason for the change"), validators=[Length(max=4000)],
+        description=_l("Needed when the complaint is closed (only a manager may change it "
+                       "then)."))
+
+    def reason_text(self) -> str | None:
+        return _text(self.reason.data) or None
 
 
 # --- one form per workflow action -------------------------------------------------------
@@ -169,6 +183,17 @@ class NoteForm(ActionForm):
 
     def inputs(self):
         return {"note": _text(self.note.data)}
+
+
+class ReplyForm(ActionForm):
+    """The customer was told why the complaint is invalid: how, and what was said."""
+
+    fields_needed = True
+    method = _select(_l("How the customer was told"), labels.CALLBACK_METHOD)
+    note = TextAreaField(_l("What the customer was told"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        return {"method": self.method.data or None, "note": _text(self.note.data)}
 
 
 class ForwardForm(ActionForm):
@@ -254,10 +279,11 @@ class ExtendDecideForm(ActionForm):
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     Action.ACCEPT: ActionForm,
     Action.REJECT: ReasonForm,
+    Action.REPLY: ReplyForm,
     Action.FORWARD: ForwardForm,
     Action.RETURN: ReasonForm,
     Action.ASSIGN: AssignForm,
-    Action.RESOLVE: ResolveForm,
+    Action.RESOLVE: ResolveForm,  # the department's result, or answered on the spot
     Action.REVIEW_APPROVE: ActionForm,
     Action.REVIEW_SEND_BACK: ReasonForm,
     Action.CALLBACK: CallbackForm,
@@ -268,6 +294,8 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     Action.EXTEND_REQUEST: ExtendRequestForm,
     Action.EXTEND_DECIDE: ExtendDecideForm,
     Action.URGE: NoteForm,
+    Action.NOTE: NoteForm,
+    Action.INSTRUCT: NoteForm,
 }
 
 

@@ -40,6 +40,8 @@ from .base import SecureModelView
 from .i18n import rule_message
 
 ALL_ROLES = Role.ALL
+# Who reads the configuration: customer service, supervisors and senior management.
+CONFIG_READERS = (Role.ADMIN, Role.INTAKE, Role.MANAGER, Role.SUPERVISOR, Role.EXECUTIVE)
 SETTINGS = _l("Settings")
 
 
@@ -126,7 +128,7 @@ class DeletableByRole:
 
 
 class DepartmentView(SecureModelView):
-    read_roles = (Role.ADMIN, Role.INTAKE, Role.MANAGER, Role.SUPERVISOR)
+    read_roles = CONFIG_READERS
     write_roles = (Role.ADMIN,)  # no delete: a department is retired by deactivating it
     column_list = ("code", "name", "parent", "head", "active", "is_customer_service")
     column_details_list = column_list
@@ -221,7 +223,7 @@ class PasswordForm(SecureForm):
 
 
 class SlaPolicyView(DeletableByRole, SecureModelView):
-    read_roles = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR)
+    read_roles = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.EXECUTIVE)
     write_roles = (Role.ADMIN,)
     delete_roles = (Role.ADMIN,)
     column_list = ("name", "kind", "category_code", "severity", "accept_hours", "resolve_days",
@@ -268,7 +270,7 @@ class CalendarDayView(DeletableByRole, SecureModelView):
 
 
 class CategoryView(SecureModelView):
-    read_roles = (Role.ADMIN, Role.INTAKE, Role.MANAGER, Role.SUPERVISOR)
+    read_roles = CONFIG_READERS
     write_roles = (Role.ADMIN,)  # no delete: a category is retired by deactivating it
     column_list = ("code", "name", "name_en", "sort_order", "active")
     column_details_list = column_list
@@ -361,12 +363,16 @@ class ComplaintEventView(SecureModelView):
         return _with_complaint_number(super().get_query(), ComplaintEvent.complaint)
 
 
-def add_views(admin):
-    """Add the record and configuration screens, after the complaint screens."""
+def add_record_views(admin):
+    """Add the record screens, after the complaint screens."""
     admin.add_view(CallbackRecordView(CallbackRecord, db, name=_l("Callback records"),
                                       endpoint="callback_record"))
     admin.add_view(ComplaintEventView(ComplaintEvent, db, name=_l("Audit trail"),
                                       endpoint="complaint_event"))
+
+
+def add_config_views(admin):
+    """Add the configuration screens, under the Settings menu."""
     for view, model, name, endpoint in (
         (DepartmentView, Department, _l("Departments"), "department"),
         (StaffView, Staff, _l("Staff"), "staff"),

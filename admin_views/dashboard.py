@@ -11,7 +11,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from rules import Status
-from services import calendar_source, clock, queries
+from services import calendar_source, clock, queries, queues
 
 from . import labels
 from .base import SecureIndexView
@@ -55,6 +55,9 @@ class DashboardView(SecureIndexView):
         start, end = queries.month_bounds(now)
         links = [(text, url_for(endpoint)) for text, endpoint, roles in self.extra_links
                  if actor.role in roles]
+        # "Escalated to me" (rules.escalated_to): heads, managers, senior management.
+        escalated = (queues.escalated_count(actor) if queues.has_escalation_queue(actor.role)
+                     else None)
         return self.render(
             "dashboard.html",
             now=now,
@@ -65,6 +68,7 @@ class DashboardView(SecureIndexView):
             missing_years=queries.missing_calendar_years(
                 now, calendar_source.statutory_data_years()),
             extra_links=links,
+            escalated=escalated,
             labels=labels,
             complaints_url=complaints_url,
         )

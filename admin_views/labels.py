@@ -1,35 +1,43 @@
-"""Translated labels of every value set (status, role, channel, …) for screens and exports."""
+"""Translated labels of every value set (status, role, channel, …) for screens and exports.
+
+Keyed by the constants of ``rules`` (one source for each value; no literal elsewhere).
+"""
 
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from rules import Action, Channel, Clock, Finding, Kind, Role, Severity, Status, Validity
+
 STATUS = {
-    "registered": _l("Registered"),
-    "accepted": _l("Accepted"),
-    "rejected": _l("Rejected"),
-    "forwarded": _l("Forwarded"),
-    "in_progress": _l("In progress"),
-    "resolved": _l("Resolved"),
-    "callback": _l("Awaiting callback"),
-    "closed": _l("Closed"),
+    Status.REGISTERED: _l("Registered"),
+    Status.ACCEPTED: _l("Accepted"),
+    Status.REJECTED: _l("Rejected"),
+    Status.FORWARDED: _l("Forwarded"),
+    Status.IN_PROGRESS: _l("In progress"),
+    Status.RESOLVED: _l("Resolved"),
+    Status.CALLBACK: _l("Awaiting callback"),
+    Status.CLOSED: _l("Closed"),
 }
 ROLE = {
-    "admin": _l("Administrator"),
-    "intake": _l("Customer-service clerk"),
-    "dept_head": _l("Department head"),
-    "handler": _l("Handler"),
-    "supervisor": _l("Supervisor"),
-    "manager": _l("Manager"),
+    Role.ADMIN: _l("Administrator"),
+    Role.INTAKE: _l("Customer-service clerk"),
+    Role.DEPT_HEAD: _l("Department head"),
+    Role.HANDLER: _l("Handler"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.MANAGER: _l("Manager"),
+    Role.EXECUTIVE: _l("Senior management"),
 }
-KIND = {"complaint": _l("Complaint"), "consultation": _l("Consultation"),
-        "suggestion": _l("Suggestion")}
+KIND = {Kind.COMPLAINT: _l("Complaint"), Kind.CONSULTATION: _l("Consultation"),
+        Kind.SUGGESTION: _l("Suggestion")}
 CHANNEL = {
-    "phone": _l("Phone"), "hotline": _l("Hotline"), "email": _l("E-mail"), "web": _l("Web"),
-    "social": _l("Social media"), "walk_in": _l("Walk-in"), "letter": _l("Letter"),
-    "transferred": _l("Transferred by another department"),
+    Channel.PHONE: _l("Phone"), "hotline": _l("Hotline"), "email": _l("E-mail"),
+    "web": _l("Web"), "social": _l("Social media"), "walk_in": _l("Walk-in"),
+    "letter": _l("Letter"), Channel.TRANSFERRED: _l("Relayed by a department"),
 }
-SEVERITY = {"normal": _l("Normal"), "major": _l("Major"), "critical": _l("Critical")}
-VALIDITY = {"pending": _l("Pending"), "valid": _l("Valid"), "invalid": _l("Invalid")}
+SEVERITY = {Severity.NORMAL: _l("Normal"), Severity.MAJOR: _l("Major"),
+            Severity.CRITICAL: _l("Critical")}
+VALIDITY = {Validity.PENDING: _l("Pending"), Validity.VALID: _l("Valid"),
+            Validity.INVALID: _l("Invalid")}
 RESPONSIBILITY = {"company": _l("Company"), "customer": _l("Customer"),
                   "third_party": _l("Third party"), "mixed": _l("Mixed")}
 REMEDY = {"return": _l("Return"), "exchange": _l("Exchange"), "repair": _l("Repair"),
@@ -40,17 +48,34 @@ CALLBACK_METHOD = {"phone": _l("Phone"), "sms": _l("SMS"), "email": _l("E-mail")
 SATISFACTION = {"very_satisfied": _l("Very satisfied"), "satisfied": _l("Satisfied"),
                 "average": _l("Average"), "unsatisfied": _l("Unsatisfied")}
 CUSTOMER_CLASS = {c: c for c in "ABCD"}
+# Who owns the complaint at each escalation level (rules.escalation.owner_role).
 ESCALATION = {0: _l("Handler"), 1: _l("Department head"), 2: _l("Customer-service manager"),
               3: _l("Senior management")}
+# Which deadline a complaint waits on (Complaint.due_kind) — also the due columns' labels.
+CLOCK = {
+    Clock.ACCEPT: _l("Accept by"),
+    Clock.FORWARD: _l("Forward by"),
+    Clock.RESOLVE: _l("Resolve by"),
+    Clock.EXTENSION: _l("Extension decision by"),
+    Clock.REVIEW: _l("Review by"),
+    Clock.CALLBACK: _l("Next callback by"),
+    Clock.FOLLOWUP: _l("Follow-up limit"),
+    Clock.REPLY: _l("Reply to customer by"),
+}
+# A manager's finding on a missed deadline (AccountabilityFinding).
+FINDING = {Finding.EXCUSED: _l("Excused"), Finding.RESPONSIBLE: _l("Responsible")}
 ACTION = {
-    "register": _l("Registered"), "accept": _l("Accept"), "reject": _l("Reject"),
-    "forward": _l("Forward"), "return": _l("Return to customer service"),
-    "assign": _l("Assign"), "resolve": _l("Resolve"), "review_approve": _l("Approve result"),
-    "review_send_back": _l("Send back"), "callback": _l("Record callback"),
-    "close": _l("Close"), "force_close": _l("Force-close"), "reopen": _l("Reopen"),
-    "escalate": _l("Escalate"), "extend_request": _l("Request extension"),
-    "extend_decide": _l("Decide extension"), "urge": _l("Urge"), "edit": _l("Edited"),
-    "overdue": _l("Deadline missed"),
+    Action.REGISTER: _l("Registered"), Action.ACCEPT: _l("Accept"), Action.REJECT: _l("Reject"),
+    Action.REPLY: _l("Reply to customer (invalid)"),
+    Action.FORWARD: _l("Forward"), Action.RETURN: _l("Return to customer service"),
+    Action.ASSIGN: _l("Assign"), Action.RESOLVE: _l("Resolve"),
+    Action.REVIEW_APPROVE: _l("Approve result"), Action.REVIEW_SEND_BACK: _l("Send back"),
+    Action.CALLBACK: _l("Record callback"), Action.CLOSE: _l("Close"),
+    Action.FORCE_CLOSE: _l("Force-close"), Action.REOPEN: _l("Reopen"),
+    Action.ESCALATE: _l("Escalate"), Action.EXTEND_REQUEST: _l("Request extension"),
+    Action.EXTEND_DECIDE: _l("Decide extension"), Action.URGE: _l("Urge"),
+    Action.NOTE: _l("Progress note"), Action.INSTRUCT: _l("Instruction"),
+    Action.EDIT: _l("Edited"), Action.OVERDUE: _l("Deadline missed"),
 }
 
 
@@ -73,6 +98,8 @@ def label(mapping, value):
     if value is None:
         return ""
     return mapping.get(value, value)
+
+
 LOCALE = {"en": "English", "zh_Hans_CN": "中文"}
 
 

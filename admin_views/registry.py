@@ -1,10 +1,13 @@
 """Which screens exist, in which menu order. Each view module adds its own views here."""
 
-from . import complaints, crud, reports
+from . import accountability, complaints, crud, reports
 
 
 def register_views(admin):
     """Add every model and custom view to the admin (see each module's ``add_views``)."""
     complaints.add_views(admin)
-    crud.add_views(admin)
+    crud.add_record_views(admin)
+    accountability.add_views(admin)
+    crud.add_config_views(admin)
+    accountability.add_settings_view(admin, crud.SETTINGS)
     reports.add_views(admin)

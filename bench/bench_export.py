@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -42,45 +41,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import Stopwatch, login_by_session, needs_fill, peak_mib  # noqa: E402
+
 NOW = datetime(2026, 11, 23, 9, 0)  # bench/fill.py's default "now"
-
-
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def cpu_s() -> float:
-    """CPU seconds of this process (user + system): steadier than wall time on a busy host."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 # --- preparing the database (parent process) ------------------------------------------------
 
 
 def prepare(url: str, n: int, refill: bool) -> None:
-    from fill import _init_schema, fill
-    from sqlalchemy import create_engine, text
+    from fill import fill
+    from sqlalchemy import create_engine
 
-    engine = create_engine(url)
-    if url.startswith("sqlite"):
-        path = Path(url.split("///", 1)[1])
-        if refill and path.exists():
-            path.unlink()
-    elif refill:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    try:
-        with engine.connect() as conn:
-            have = conn.scalar(text("SELECT count(*) FROM complaint"))
-    except Exception:  # noqa: BLE001 - no schema yet
-        have = None
-    if have == n:
+    if not needs_fill(url, n, refill):
         return
-    if have:
-        raise SystemExit(f"{url} holds {have} complaints, not {n}: use --refill")
-    engine.dispose()
-    _init_schema(url)
     started = time.perf_counter()
     summary = fill(create_engine(url), n, seed=1, now=NOW, events=True)
     print(f"filled {n:,} complaints in {time.perf_counter() - started:.1f} s "
@@ -171,16 +145,12 @@ def child_export(url: str, query: str) -> dict:
     app = _app(url)
     from sqlalchemy import select
 
-    from models import ExportLog, Staff, db
+    from models import ExportLog, db
 
-    with app.app_context():
-        token = db.session.scalar(select(Staff.session_token).filter_by(username="manager"))
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = token
-        session["_fresh"] = True
+    login_by_session(app, client, "manager")
     baseline = peak_mib()
-    started, cpu0 = time.perf_counter(), cpu_s()
+    watch = Stopwatch()
     size = 0
     with tempfile.TemporaryFile() as sink:
         with client.get("/admin/complaint/export/xlsx/" + query, buffered=False) as response:
@@ -189,10 +159,10 @@ def child_export(url: str, query: str) -> dict:
             for chunk in response.response:
                 sink.write(chunk)
                 size += len(chunk)
-    wall = time.perf_counter() - started
+    wall = watch.wall()
     with app.app_context():
         rows = db.session.scalar(select(ExportLog.row_count).order_by(ExportLog.id.desc()))
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu_s() - cpu0, 2),
+    return {"wall_s": round(wall, 2), "cpu_s": round(watch.cpu(), 2),
             "peak_mib": round(peak_mib(), 1), "baseline_mib": round(baseline, 1), "rows": rows,
             "file_mib": round(size / 2**20, 1)}
 
@@ -207,7 +177,7 @@ def child_floor(url: str, start: str) -> dict:
 
     engine = create_engine(url)
     baseline = peak_mib()
-    started, cpu0 = time.perf_counter(), cpu_s()
+    watch = Stopwatch()
     c = Complaint
     stmt = (select(c.number, c.received_at, c.kind, c.channel, c.customer_name,
                    c.customer_phone, c.customer_email, c.customer_class, Category.name,
@@ -236,8 +206,8 @@ def child_floor(url: str, start: str) -> dict:
                 else:
                     ws.write_string(rows, col, str(value))
         wb.close()
-    wall = time.perf_counter() - started
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu_s() - cpu0, 2),
+    wall = watch.wall()
+    return {"wall_s": round(wall, 2), "cpu_s": round(watch.cpu(), 2),
             "peak_mib": round(peak_mib(), 1), "baseline_mib": round(baseline, 1), "rows": rows}
 
 
@@ -255,14 +225,14 @@ def child_report(url: str, month_text: str, department: str) -> dict:
         dept = (db.session.scalar(select(Department).filter_by(code=department))
                 if department else None)
         baseline = peak_mib()
-        started, cpu0 = time.perf_counter(), cpu_s()
+        watch = Stopwatch()
         report = monthly_report(month(month_text), dept, now=NOW)
-        figures_s = time.perf_counter() - started
+        figures_s = watch.wall()
         with tempfile.TemporaryFile() as sink:
             listed = write_monthly_workbook(report, sink, value_labels(), mask_phones=True,
                                             made_by="bench")
-        wall = time.perf_counter() - started
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu_s() - cpu0, 2),
+        wall = watch.wall()
+    return {"wall_s": round(wall, 2), "cpu_s": round(watch.cpu(), 2),
             "figures_s": round(figures_s, 2),
             "peak_mib": round(peak_mib(), 1), "baseline_mib": round(baseline, 1),
             "received": report.total.received, "overdue_listed": listed}

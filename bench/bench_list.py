@@ -33,34 +33,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from common import Stopwatch, login, needs_fill  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
-
-PASSWORD = "demo-pass-2026"  # services.demo.DEMO_PASSWORD, used by bench/fill.py's users
 
 
 def prepare(url: str, n: int, refill: bool) -> None:
     """Migrate and fill the database unless it already holds n complaints."""
-    from fill import _init_schema, fill
+    from fill import fill
 
-    engine = create_engine(url)
-    if url.startswith("sqlite"):
-        path = Path(url.split("///", 1)[1])
-        if refill and path.exists():
-            path.unlink()
-    elif refill:
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    try:
-        with engine.connect() as conn:
-            have = conn.scalar(text("SELECT count(*) FROM complaint"))
-    except Exception:  # no schema yet
-        have = None
-    if have == n:
+    if not needs_fill(url, n, refill):
         return
-    if have:
-        raise SystemExit(f"{url} holds {have} complaints, not {n}: use --refill")
-    engine.dispose()
-    _init_schema(url)
     engine = create_engine(url)
     started = time.perf_counter()
     summary = fill(engine, n, seed=1)
@@ -92,14 +74,6 @@ def make_app(url: str, stock: bool):
 
         app.extensions["admin"][0].add_view(StockView(Complaint, db, endpoint="stock"))
     return app
-
-
-def login(client, username):
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token})
-    assert response.status_code == 302, f"login of {username} failed"
 
 
 class StatementLog:
@@ -148,10 +122,10 @@ def timed(client, url, repeat, log):
     runs, cpu = [], []
     for _ in range(repeat):
         log.reset()
-        started, started_cpu = time.perf_counter(), time.process_time()
+        watch = Stopwatch()
         response = client.get(url)
-        runs.append((time.perf_counter() - started) * 1000)
-        cpu.append((time.process_time() - started_cpu) * 1000)
+        runs.append(watch.wall() * 1000)
+        cpu.append(watch.cpu() * 1000)
         assert response.status_code == 200
     statements = len(log.seen)
     runs.sort()

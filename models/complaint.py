@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import Optional
@@ -50,11 +51,13 @@ class Complaint(db.Model):
         Index("ix_complaint_assignee_due", "assignee_id", "due_at"),
         # Every complaint by due time (the intake queue's order, the overdue filter).
         Index("ix_complaint_due", "due_at"),
+        # "Escalated to me" and the escalation-level filter, most urgent first.
+        Index("ix_complaint_level_due", "escalation_level", "due_at"),
         # The deadline sweep: only the complaints whose deadline is not yet marked missed,
         # with every column the sweep reads, so it never visits the table to find them and
         # a sweep that finds nothing reads nothing (figures: bench/bench_core.py).
         Index("ix_complaint_sweep", "status", "due_at", "department_id", "assignee_id",
-              "escalation_level", "overdue_since",
+              "escalation_level", "overdue_since", "due_kind",
               sqlite_where=text(SWEEP_INDEX_WHERE), postgresql_where=text(SWEEP_INDEX_WHERE)),
     )
 
@@ -63,7 +66,10 @@ class Complaint(db.Model):
     kind: Mapped[str] = mapped_column(String(20), default="complaint")
     channel: Mapped[str] = mapped_column(String(20), default="phone")
     received_at: Mapped[datetime] = mapped_column(index=True)
-    registered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    registered_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), index=True)
+    # The department of whoever registered it, when they are outside customer service
+    # (a complaint relayed by a department).
+    source_department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
 
     customer_name: Mapped[str] = mapped_column(String(100), index=True)
     customer_phone: Mapped[Optional[str]] = mapped_column(String(32))
@@ -85,11 +91,18 @@ class Complaint(db.Model):
     assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
 
+    # One deadline per stage (rules.deadlines.DUE_FIELDS) ...
     accept_due: Mapped[Optional[datetime]]
+    forward_due: Mapped[Optional[datetime]]
     resolve_due: Mapped[Optional[datetime]]
+    extension_due: Mapped[Optional[datetime]]
+    review_due: Mapped[Optional[datetime]]
     callback_due: Mapped[Optional[datetime]]
-    # The deadline the complaint is waiting on now (one of the three, or none).
+    followup_until: Mapped[Optional[datetime]]
+    reply_due: Mapped[Optional[datetime]]
+    # ... and the one the complaint is waiting on now, with its clock (rules.Clock).
     due_at: Mapped[Optional[datetime]]
+    due_kind: Mapped[Optional[str]] = mapped_column(String(20))
     # Set by the sweep when due_at was missed; cleared when a new deadline is set.
     overdue_since: Mapped[Optional[datetime]]
     # Once any deadline was missed, for the reports ("overdue" handling mode).
@@ -131,6 +144,8 @@ class Complaint(db.Model):
     department: Mapped[Optional[Department]] = relationship(foreign_keys=[department_id])
     assignee: Mapped[Optional[Staff]] = relationship(foreign_keys=[assignee_id])
     registered_by: Mapped[Optional[Staff]] = relationship(foreign_keys=[registered_by_id])
+    source_department: Mapped[Optional[Department]] = relationship(
+        foreign_keys=[source_department_id])
     extension_requested_by: Mapped[Optional[Staff]] = relationship(
         foreign_keys=[extension_requested_by_id]
     )
@@ -152,20 +167,12 @@ class Complaint(db.Model):
         return self.status in Status.OPEN
 
     def facts(self) -> Facts:
-        return Facts(
-            status=self.status,
-            kind=self.kind,
-            severity=self.severity,
-            category=self.category.code if self.category else None,
-            department_id=self.department_id,
-            assignee_id=self.assignee_id,
-            escalation_level=self.escalation_level,
-            callbacks_required=self.callbacks_required,
-            callbacks_reached=self.callbacks_reached,
-            last_satisfaction=self.last_satisfaction,
-            extension_requested_by_id=self.extension_requested_by_id,
-            resolve_due=self.resolve_due,
-        )
+        """The complaint as the rules see it: every Facts field read from its column."""
+        values = {name: getattr(self, name) for name in _FACT_COLUMNS}
+        return Facts(category=self.category.code if self.category else None, **values)
+
+
+_FACT_COLUMNS = tuple(f.name for f in dataclasses.fields(Facts) if f.name != "category")
 
 
 class CallbackRecord(db.Model):
@@ -219,6 +226,48 @@ class ComplaintEvent(db.Model):
 
     def __repr__(self):
         return f"<ComplaintEvent {self.complaint_id} {self.action}>"
+
+
+class AccountabilityRecord(db.Model):
+    """问责记录: one missed deadline, with who was responsible then (append-only)."""
+
+    __tablename__ = "accountability_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)  # when the sweep found it missed
+    clock: Mapped[str] = mapped_column(String(20))  # rules.Clock: which deadline
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"),
+                                                         index=True)
+    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer)  # after the escalation
+
+    complaint: Mapped[Complaint] = relationship()
+    department: Mapped[Optional[Department]] = relationship()
+    person: Mapped[Optional[Staff]] = relationship()
+    findings: Mapped[list[AccountabilityFinding]] = relationship(
+        back_populates="record", order_by="AccountabilityFinding.id", viewonly=True)
+
+    def __repr__(self):
+        return f"<AccountabilityRecord {self.complaint_id} {self.clock}>"
+
+
+class AccountabilityFinding(db.Model):
+    """A manager's finding on a missed deadline (append-only: a new finding supersedes)."""
+
+    __tablename__ = "accountability_finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("accountability_record.id"), index=True)
+    at: Mapped[datetime]
+    staff_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    finding: Mapped[str] = mapped_column(String(20))  # rules.Finding
+    note: Mapped[str] = mapped_column(Text)
+
+    record: Mapped[AccountabilityRecord] = relationship(back_populates="findings")
+    staff: Mapped[Optional[Staff]] = relationship()
 
 
 class NumberCounter(db.Model):

@@ -17,8 +17,10 @@ from contextlib import contextmanager
 
 from flask import has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 _force_write = contextvars.ContextVar("force_write", default=False)
+_depth = contextvars.ContextVar("write_depth", default=0)
 _force_read = contextvars.ContextVar("force_read", default=False)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -64,18 +66,49 @@ def read_only():
         _force_read.reset(token)
 
 
+# Whether the session's open transaction has written anything (flushed) yet.
+@event.listens_for(Session, "after_flush")
+def _wrote(session, _context):
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session, transaction):
+    if transaction.parent is None:  # the outermost transaction, not a savepoint
+        session.info.pop("wrote", None)
+
+
+class UnsavedWork(RuntimeError):
+    """A write transaction was asked for while the caller had unsaved changes of its own."""
+
+
 @contextmanager
 def write_transaction(session):
-    """One write transaction: commit on success, roll back on any error.
+    """One write transaction: commit on success, roll back on any error; nesting-safe.
 
-    Any read transaction already open is ended first, so that on SQLite the write
-    transaction starts with the write lock (and sees the latest committed data).
+    Outermost: a read transaction already open is ended first (it wrote nothing), so that
+    on SQLite the write transaction starts with the write lock and sees the latest data;
+    a transaction that holds the caller's own unsaved changes is refused (UnsavedWork),
+    never committed behind the caller's back. Nested inside another write_transaction:
+    a savepoint, committed with the outer transaction or rolled back alone on error.
     """
-    token = _force_write.set(True)
     real = session() if hasattr(session, "registry") else session  # unwrap scoped_session
+    if _depth.get() > 0:
+        depth_token = _depth.set(_depth.get() + 1)
+        try:
+            with real.begin_nested():
+                yield session
+        finally:
+            _depth.reset(depth_token)
+        return
+    if real.in_transaction():
+        if real.new or real.dirty or real.deleted or real.info.get("wrote"):
+            raise UnsavedWork("write_transaction() would commit the caller's unsaved changes; "
+                              "commit or roll them back first, or nest the work inside it.")
+        session.rollback()  # a read transaction: nothing to keep
+    token = _force_write.set(True)
+    depth_token = _depth.set(1)
     try:
-        if real.in_transaction():
-            session.commit()
         try:
             yield session
             session.commit()
@@ -83,4 +116,5 @@ def write_transaction(session):
             session.rollback()
             raise
     finally:
+        _depth.reset(depth_token)
         _force_write.reset(token)

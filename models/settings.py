@@ -27,6 +27,11 @@ class SlaPolicy(db.Model):
     resolve_days: Mapped[int] = mapped_column(Integer, default=7)
     callback_days: Mapped[int] = mapped_column(Integer, default=5)
     callbacks_required: Mapped[int] = mapped_column(Integer, default=1)
+    forward_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    review_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reply_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    decision_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    followup_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __repr__(self):
@@ -41,6 +46,11 @@ class SlaPolicy(db.Model):
             resolve_days=self.resolve_days,
             callback_days=self.callback_days,
             callbacks_required=self.callbacks_required,
+            forward_hours=self.forward_hours,
+            review_days=self.review_days,
+            reply_days=self.reply_days,
+            decision_days=self.decision_days,
+            followup_days=self.followup_days,
             kind=self.kind or None,
             category=self.category_code or None,
             severity=self.severity or None,
@@ -60,3 +70,20 @@ class CalendarDay(db.Model):
 
     def __repr__(self):
         return f"<CalendarDay {self.day} {'work' if self.is_working_day else 'off'}>"
+
+
+class Setting(db.Model):
+    """One company setting (key → value), kept by the administrator."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Optional[str]] = mapped_column(String(200))
+
+    def __repr__(self):
+        return f"<Setting {self.key}={self.value}>"
+
+
+# The department that sees the accountability records (行政人事部 by default).
+ACCOUNTABILITY_DEPARTMENT = "accountability_department"
+DEFAULT_SETTINGS = {ACCOUNTABILITY_DEPARTMENT: "HR"}

@@ -4,13 +4,28 @@ Rules decide; services write; views show. Nothing here imports Flask or SQLAlche
 and nothing here reads the clock.
 """
 
+from . import procedure as _procedure  # noqa: F401  (declares the actions)
+from .actions import (
+    ROLE_NAMES,
+    ActionSpec,
+    Context,
+    Decision,
+    all_specs,
+    allowed_actions,
+    check,
+    may,
+    refusal,
+    spec_of,
+)
 from .calendar import BusinessCalendar
 from .constants import (
     MAX_ESCALATION,
     Action,
     CallbackMethod,
     Channel,
+    Clock,
     CustomerClass,
+    Finding,
     Kind,
     Remedy,
     Responsibility,
@@ -29,14 +44,24 @@ from .errors import (
     StaleVersion,
     TransitionNotAllowed,
 )
+from .escalation import escalated, escalated_to, initial_escalation_level, owner_role
+from .facts import Actor, DepartmentFacts, Facts, PersonFacts, Target
 from .intake import check_register, mask_email, mask_phone, normalize_phone
-from .workflow import Actor, Decision, Facts, allowed_actions, can_see, check, check_version, may
+from .scope import can_see, check_version
+
+# Every action a user may take, in declaration order; the roles that may take each one
+# from some status (the screens' coarse gate; the full check is check/may).
+ACTIONS: tuple[str, ...] = tuple(spec.name for spec in all_specs())
+ACTION_ROLES: dict[str, frozenset[str]] = {spec.name: spec.roles for spec in all_specs()}
 
 __all__ = [
-    "MAX_ESCALATION", "Action", "Actor", "BusinessCalendar", "CallbackMethod", "Channel",
-    "CustomerClass", "Decision", "Facts", "InvalidInput", "Kind", "MissingInput",
-    "PermissionDenied", "Policy", "Remedy", "Responsibility", "Role", "RuleError",
-    "Satisfaction", "Severity", "StaleVersion", "Status", "TransitionNotAllowed", "Validity",
-    "allowed_actions", "can_see", "check", "check_register", "check_version", "mask_email",
-    "mask_phone", "match_policy", "may", "normalize_phone",
+    "ACTIONS", "ACTION_ROLES", "MAX_ESCALATION", "ROLE_NAMES", "Action", "ActionSpec",
+    "Actor", "BusinessCalendar", "CallbackMethod", "Channel", "Clock", "Context",
+    "CustomerClass", "Decision", "DepartmentFacts", "Facts", "Finding", "InvalidInput",
+    "Kind", "MissingInput", "PermissionDenied", "PersonFacts", "Policy", "Remedy",
+    "Responsibility", "Role", "RuleError", "Satisfaction", "Severity", "StaleVersion",
+    "Status", "Target", "TransitionNotAllowed", "Validity", "all_specs", "allowed_actions",
+    "can_see", "check", "check_register", "check_version", "escalated", "escalated_to",
+    "initial_escalation_level", "mask_email", "mask_phone", "match_policy", "may",
+    "normalize_phone", "owner_role", "refusal", "spec_of",
 ]

@@ -14,8 +14,15 @@ class Status:
     CLOSED = "closed"
 
     ALL = (REGISTERED, ACCEPTED, REJECTED, FORWARDED, IN_PROGRESS, RESOLVED, CALLBACK, CLOSED)
-    OPEN = (REGISTERED, ACCEPTED, FORWARDED, IN_PROGRESS, RESOLVED, CALLBACK)
+    # Every status but closed waits on someone, with a deadline ("no stage without a
+    # clock"): a rejected complaint waits for customer service to tell the customer why.
+    OPEN = (REGISTERED, ACCEPTED, REJECTED, FORWARDED, IN_PROGRESS, RESOLVED, CALLBACK)
+    # Still being worked on (not rejected as invalid, not closed).
+    ACTIVE = (REGISTERED, ACCEPTED, FORWARDED, IN_PROGRESS, RESOLVED, CALLBACK)
+    # What a manager (or an executive) may reopen.
     FINAL = (REJECTED, CLOSED)
+    # With a responsible department working on it.
+    IN_DEPARTMENT = (FORWARDED, IN_PROGRESS)
 
 
 class Role:
@@ -25,10 +32,18 @@ class Role:
     HANDLER = "handler"
     SUPERVISOR = "supervisor"
     MANAGER = "manager"
+    EXECUTIVE = "executive"
 
-    ALL = (ADMIN, INTAKE, DEPT_HEAD, HANDLER, SUPERVISOR, MANAGER)
-    # Roles that see every complaint; the others see a scope (see permissions).
-    SEE_ALL = (ADMIN, INTAKE, SUPERVISOR, MANAGER)
+    ALL = (ADMIN, INTAKE, DEPT_HEAD, HANDLER, SUPERVISOR, MANAGER, EXECUTIVE)
+    # Roles that see every complaint; the others see a scope (rules.scope.can_see).
+    SEE_ALL = (ADMIN, INTAKE, SUPERVISOR, MANAGER, EXECUTIVE)
+    # Customer service: the clerk's work (register, accept, forward, review, call back).
+    CUSTOMER_SERVICE = (INTAKE, MANAGER, ADMIN)
+    MANAGERS = (MANAGER, ADMIN)
+    # Who can be named as the person responsible in a department.
+    ASSIGNABLE = (HANDLER, DEPT_HEAD)
+    # Roles that work inside one department (their scope is that department or themselves).
+    DEPARTMENTAL = (DEPT_HEAD, HANDLER)
 
 
 class Kind:
@@ -39,7 +54,10 @@ class Kind:
 
 
 class Channel:
-    ALL = ("phone", "hotline", "email", "web", "social", "walk_in", "letter", "transferred")
+    PHONE = "phone"
+    # Relayed by another department: what a staff member outside customer service registers.
+    TRANSFERRED = "transferred"
+    ALL = (PHONE, "hotline", "email", "web", "social", "walk_in", "letter", TRANSFERRED)
 
 
 class CustomerClass:
@@ -58,6 +76,14 @@ class Validity:
     VALID = "valid"
     INVALID = "invalid"
     ALL = (PENDING, VALID, INVALID)
+
+
+class Finding:
+    """A manager's finding on a missed deadline (AccountabilityRecord)."""
+
+    EXCUSED = "excused"
+    RESPONSIBLE = "responsible"
+    ALL = (EXCUSED, RESPONSIBLE)
 
 
 class Responsibility:
@@ -99,11 +125,30 @@ class Action:
     EXTEND_REQUEST = "extend_request"
     EXTEND_DECIDE = "extend_decide"
     URGE = "urge"
+    NOTE = "note"  # a progress note (办理进展): no status change
+    INSTRUCT = "instruct"  # an executive's instruction (批示)
+    REPLY = "reply"  # the reason of a rejection told to the customer: closed as invalid
 
     # Audit-only actions, written by services but not chosen by a user from the table.
     REGISTER = "register"
     EDIT = "edit"
     OVERDUE = "overdue"
+
+
+class Clock:
+    """Which deadline a complaint is waiting on (``Complaint.due_kind``)."""
+
+    ACCEPT = "accept"  # customer service: accept or reject, within hours of receipt
+    FORWARD = "forward"  # customer service: forward, within the same window of receipt
+    RESOLVE = "resolve"  # the department: resolve
+    EXTENSION = "extension"  # the approver: decide an extension request
+    REVIEW = "review"  # customer service: review the department's result
+    CALLBACK = "callback"  # customer service: the next callback (or closing, once enough)
+    FOLLOWUP = "followup"  # all follow-up within a month of the resolution
+    REPLY = "reply"  # customer service: tell the customer why the complaint is invalid
+    ALL = (ACCEPT, FORWARD, RESOLVE, EXTENSION, REVIEW, CALLBACK, FOLLOWUP, REPLY)
+    # Deadlines customer service answers for; the others are the department's.
+    CUSTOMER_SERVICE = (ACCEPT, FORWARD, REVIEW, CALLBACK, FOLLOWUP, REPLY)
 
 
 MAX_ESCALATION = 3

@@ -1,13 +1,31 @@
-"""Deadlines: which SLA policy applies, when each step is due, overdue and due soon."""
+"""Deadlines: which SLA policy applies, when each stage is due, overdue and due soon.
+
+Every open status waits on someone, with a clock (DESIGN.md "No stage without a clock"):
+
+| status                | waits on                            | clock (Policy field)          |
+|-----------------------|-------------------------------------|-------------------------------|
+| registered            | customer service: accept or reject  | receipt + accept_hours        |
+| accepted              | customer service: forward           | receipt + forward_hours       |
+| rejected              | customer service: tell the customer | reject + reply_days           |
+| forwarded/in progress | the department: resolve             | forward + resolve_days        |
+|   … extension asked   | the approver: decide                | request + decision_days       |
+| resolved              | customer service: review            | resolve + review_days         |
+| callback              | customer service: next callback     | resolve (then last call) +    |
+|                       |   (or closing, once enough)         |   callback_days; all within   |
+|                       |                                     |   followup_days of resolution |
+
+Working-day clocks end at 23:59:59 of the N-th working day after the start day; hour
+clocks are exact. Nothing here reads the clock: callers pass ``now``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .calendar import BusinessCalendar
-from .constants import Status
+from .constants import Clock, Status
 
 PRODUCT_QUALITY = "product_quality"
 
@@ -20,6 +38,12 @@ class Policy:
     resolve_days: int = 7
     callback_days: int = 5
     callbacks_required: int = 1
+    # Register, classify and forward within the same window of receipt.
+    forward_hours: int = 24
+    review_days: int = 1
+    reply_days: int = 1
+    decision_days: int = 1
+    followup_days: int = 30  # calendar days after the resolution for all follow-up
     kind: str | None = None
     category: str | None = None
     severity: str | None = None
@@ -66,7 +90,74 @@ def callback_due(resolved_at: datetime, policy: Policy, calendar: BusinessCalend
     return calendar.due_after(resolved_at, policy.callback_days)
 
 
+# The column that holds each clock's deadline.
+DUE_FIELDS = {
+    Clock.ACCEPT: "accept_due",
+    Clock.FORWARD: "forward_due",
+    Clock.RESOLVE: "resolve_due",
+    Clock.EXTENSION: "extension_due",
+    Clock.REVIEW: "review_due",
+    Clock.CALLBACK: "callback_due",
+    Clock.FOLLOWUP: "followup_until",
+    Clock.REPLY: "reply_due",
+}
+
+# Which clocks a complaint in each status waits on (the earliest of them is "due").
+STATUS_CLOCKS: dict[str, tuple[str, ...]] = {
+    Status.REGISTERED: (Clock.ACCEPT,),
+    Status.ACCEPTED: (Clock.FORWARD,),
+    Status.REJECTED: (Clock.REPLY,),
+    Status.FORWARDED: (Clock.RESOLVE, Clock.EXTENSION),
+    Status.IN_PROGRESS: (Clock.RESOLVE, Clock.EXTENSION),
+    Status.RESOLVED: (Clock.REVIEW,),
+    Status.CALLBACK: (Clock.CALLBACK, Clock.FOLLOWUP),
+    Status.CLOSED: (),
+}
+
+
+def start_clock(clock: str, *, now: datetime, policy: Policy, calendar: BusinessCalendar,
+                received_at: datetime | None = None,
+                resolved_at: datetime | None = None) -> dict[str, datetime]:
+    """The field change that starts ``clock`` now: ``{due field: deadline}``.
+
+    The forward window counts from receipt (``received_at``) the first time, from ``now``
+    when a complaint comes back to be forwarded again (pass no ``received_at``); the
+    follow-up month and the first callback count from the resolution when it is known.
+    """
+    if clock == Clock.ACCEPT:
+        due = (received_at or now) + timedelta(hours=policy.accept_hours)
+    elif clock == Clock.FORWARD:
+        due = (received_at or now) + timedelta(hours=policy.forward_hours)
+    elif clock == Clock.RESOLVE:
+        due = calendar.due_after(now, policy.resolve_days)
+    elif clock == Clock.EXTENSION:
+        due = calendar.due_after(now, policy.decision_days)
+    elif clock == Clock.REVIEW:
+        due = calendar.due_after(now, policy.review_days)
+    elif clock == Clock.CALLBACK:
+        due = calendar.due_after(resolved_at or now, policy.callback_days)
+    elif clock == Clock.FOLLOWUP:
+        due = (resolved_at or now) + timedelta(days=policy.followup_days)
+    elif clock == Clock.REPLY:
+        due = calendar.due_after(now, policy.reply_days)
+    else:
+        raise ValueError(f"unknown clock {clock!r}")
+    return {DUE_FIELDS[clock]: due}
+
+
+def current_due(status: str, dues: Mapping[str, datetime | None]) -> tuple[datetime | None,
+                                                                           str | None]:
+    """(deadline, clock) the complaint waits on in ``status``: the earliest set clock."""
+    best: tuple[datetime | None, str | None] = (None, None)
+    for clock in STATUS_CLOCKS.get(status, ()):
+        due = dues.get(DUE_FIELDS[clock])
+        if due is not None and (best[0] is None or due < best[0]):
+            best = (due, clock)
+    return best
+
+
 def is_overdue(due: datetime | None, now: datetime) -> bool:
+    """Past its deadline: a deadline equal to ``now`` is not yet missed (as in the sweep)."""
     return due is not None and now > due
 
 
@@ -75,14 +166,15 @@ def is_due_soon(due: datetime | None, now: datetime, calendar: BusinessCalendar)
     return due is not None and now <= due < calendar.due_soon_cutoff(now)
 
 
-# Which deadline a complaint is waiting on, by status ("current due"); None: none.
-PENDING_DEADLINE = {
-    Status.REGISTERED: "accept",
-    Status.ACCEPTED: None,
-    Status.FORWARDED: "resolve",
-    Status.IN_PROGRESS: "resolve",
-    Status.RESOLVED: "callback",
-    Status.CALLBACK: "callback",
-    Status.REJECTED: None,
-    Status.CLOSED: None,
+# The deadline a status is waiting on, for the screens' "Due" label (first clock).
+PENDING_DEADLINE = {status: (clocks[0] if clocks else None)
+                    for status, clocks in STATUS_CLOCKS.items()}
+
+# Who answers for a missed deadline of each clock (AccountabilityRecord): customer
+# service; the responsible department's assignee (else its head); or its head alone
+# (the extension decision).
+RESPONSIBLE = {
+    **{clock: "customer_service" for clock in Clock.CUSTOMER_SERVICE},
+    Clock.RESOLVE: "assignee",
+    Clock.EXTENSION: "department_head",
 }

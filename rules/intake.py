@@ -1,16 +1,22 @@
-"""Registering a complaint: who may, what it needs, how its contact data is kept."""
+"""Registering and editing a complaint: who may, what it needs, how contact data is kept."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
-from .constants import Channel, CustomerClass, Kind, Role, Severity
+from .constants import Channel, CustomerClass, Kind, Role, Severity, Status
 from .errors import N_, InvalidInput, MissingInput, PermissionDenied
 
-REGISTER_ROLES = (Role.INTAKE, Role.MANAGER, Role.ADMIN)
-# The generic edit form re-validates with check_register: the same roles may edit.
-EDIT_ROLES = REGISTER_ROLES
+# Any active staff member may register a complaint they received; outside customer
+# service it is "relayed by a department" and lands in customer service's intake queue.
+REGISTER_ROLES = Role.ALL
+# The generic edit form (customer service); a closed complaint only a manager, with a reason.
+EDIT_ROLES = Role.CUSTOMER_SERVICE
+CLOSED_EDIT_ROLES = Role.MANAGERS
+# A complaint received longer ago than this is registered late: say why.
+LATE_REGISTRATION = timedelta(days=30)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -43,12 +49,20 @@ def mask_email(email: str | None) -> str | None:
     return f"{name[:1]}***@{domain}"
 
 
-def check_register(role: str, data: Mapping) -> dict:
-    """Validate a new complaint; returns the cleaned values or raises a RuleError."""
+def check_register(role: str, data: Mapping, now: datetime | None = None) -> dict:
+    """Validate a new (or edited) complaint; returns the cleaned values or raises a RuleError.
+
+    With ``now``: a receipt time in the future is refused, and one more than 30 days ago
+    needs a ``late_reason``. Outside customer service the channel is "relayed by a
+    department" whatever was chosen.
+    """
     if role not in REGISTER_ROLES:
-        raise PermissionDenied(N_("Only customer service may register complaints."))
+        raise PermissionDenied(N_("Only active staff may register complaints."))
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
-    for name, label in (("customer_name", N_("customer name")), ("title", N_("title"))):
+    if role not in Role.CUSTOMER_SERVICE:
+        clean["channel"] = Channel.TRANSFERRED
+    for name, label in (("customer_name", N_("customer name")), ("title", N_("title")),
+                        ("description", N_("description"))):
         if not clean.get(name):
             raise MissingInput(N_("Please fill in the %(field_name)s."), field_name=label)
     if not clean.get("customer_phone") and not clean.get("customer_email"):
@@ -68,4 +82,29 @@ def check_register(role: str, data: Mapping) -> dict:
         if clean[name] not in allowed:
             raise InvalidInput(N_("The %(field_name)s is not one of the allowed values."), field_name=name)
     clean["customer_phone_norm"] = phone_norm
+    received = clean.get("received_at")
+    if received is not None and now is not None:
+        if received > now:
+            raise InvalidInput(N_("The time received cannot be in the future."))
+        if received < now - LATE_REGISTRATION and not clean.get("late_reason"):
+            raise MissingInput(N_("This complaint was received more than 30 days ago: please "
+                                  "say why it is registered so late."))
     return clean
+
+
+def check_edit(role: str, status: str, category_set: bool, reason: str | None) -> None:
+    """May this role save the generic edit form now? (Values: check_register.)
+
+    A closed complaint is part of past monthly figures: only a manager may change it, and
+    must say why. Once accepted, a complaint keeps a category.
+    """
+    if role not in EDIT_ROLES:
+        raise PermissionDenied(N_("Only customer service may edit complaints."))
+    if status == Status.CLOSED:
+        if role not in CLOSED_EDIT_ROLES:
+            raise PermissionDenied(N_("This complaint is closed: only a manager may change it."))
+        if not (reason or "").strip():
+            raise MissingInput(N_("This complaint is closed: please give the reason for the "
+                                  "change."))
+    if status != Status.REGISTERED and not category_set:
+        raise MissingInput(N_("Please fill in the %(field_name)s."), field_name=N_("category"))

@@ -40,3 +40,9 @@ def statutory_data_years() -> frozenset[int]:
 def policies() -> list[Policy]:
     rows = db.session.scalars(select(SlaPolicy).where(SlaPolicy.active.is_(True))).all()
     return [row.policy() for row in rows]
+
+
+def statutory_calendar(company_overrides: dict[date, bool] | None = None) -> BusinessCalendar:
+    """The calendar with the given overrides, without a database session (migrations)."""
+    holidays, workdays, years = _statutory()
+    return BusinessCalendar(holidays, workdays, years, company_overrides or {})

@@ -1,6 +1,9 @@
 """Workflow services: load, ask rules, apply, write one audit event — in one transaction.
 
-A refused action raises the rules' ``RuleError`` and leaves the database untouched.
+Everything the rules need (the complaint, the target department and person, the SLA
+policy and the calendar) is read *before* anything changes; the rules' Decision is then
+applied as it is. A refused action raises the rules' ``RuleError`` and leaves the
+database untouched.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -17,10 +20,9 @@ from sqlalchemy.orm.exc import StaleDataError
 import rules
 from models import CallbackRecord, Category, Complaint, ComplaintEvent, Department, Staff, db
 from models.engine import write_transaction
-from rules import Action, Status
-from rules.deadlines import accept_due, callback_due, match_policy, resolve_due
-from rules.errors import N_, PermissionDenied, RuleError, StaleVersion
-from rules.workflow import initial_escalation_level
+from rules import Action, Clock, Role, Status, Validity
+from rules.deadlines import current_due, match_policy, start_clock
+from rules.errors import N_, RuleError, StaleVersion
 
 from . import clock
 from .calendar_source import business_calendar, policies
@@ -34,79 +36,86 @@ class NotFound(RuleError):
         super().__init__(N_("Complaint not found."))
 
 
-def _actor(staff: Staff) -> rules.Actor:
-    return staff.actor
+def policy_for(kind: str, category: str | None, severity: str):
+    return match_policy(policies(), kind, category, severity)
 
 
-def _policy_for(complaint: Complaint):
-    category = complaint.category.code if complaint.category else None
-    return match_policy(policies(), complaint.kind, category, complaint.severity)
-
-
-def _event(complaint: Complaint, actor_id: int | None, action: str, now: datetime, *,
-           from_status=None, from_department_id=None, from_assignee_id=None, note=None):
+def write_event(complaint: Complaint, actor_id: int | None, action: str, now: datetime, *,
+                before: tuple | None = None, note=None) -> ComplaintEvent:
+    """The audit event of an action; ``before`` is (status, department, assignee) before it."""
+    from_status, from_department_id, from_assignee_id = before or (None, None, None)
     event = ComplaintEvent(
-        complaint_id=complaint.id,
-        at=now,
-        actor_id=actor_id,
-        action=action,
-        from_status=from_status,
-        to_status=complaint.status,
-        from_department_id=from_department_id,
-        to_department_id=complaint.department_id,
-        from_assignee_id=from_assignee_id,
-        to_assignee_id=complaint.assignee_id,
-        escalation_level=complaint.escalation_level,
-        note=note,
+        complaint_id=complaint.id, at=now, actor_id=actor_id, action=action,
+        from_status=from_status, to_status=complaint.status,
+        from_department_id=from_department_id, to_department_id=complaint.department_id,
+        from_assignee_id=from_assignee_id, to_assignee_id=complaint.assignee_id,
+        escalation_level=complaint.escalation_level, note=note,
     )
     db.session.add(event)
     return event
+
+
+def _category(clean: Mapping) -> Category | None:
+    if clean.get("category_id"):
+        return db.session.get(Category, int(clean["category_id"]))
+    if clean.get("category"):
+        return db.session.scalar(select(Category).filter_by(code=clean["category"]))
+    return None
 
 
 # --- registration -----------------------------------------------------------------------
 
 
 def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Complaint:
-    """Register a new complaint (status ``registered``) with its number and accept deadline."""
+    """Register a new complaint (status ``registered``) with its number and accept deadline.
+
+    Anyone on the staff may: outside customer service the complaint is "relayed by a
+    department" (their department is recorded) and waits in customer service's queue.
+    """
     now = now or clock.now()
-    actor_id = actor.id  # read once: the transaction below starts by expiring the session
-    clean = rules.check_register(actor.role, data)
+    actor_id, role, dept_id = actor.id, actor.role, actor.department_id  # read once
+    clean = rules.check_register(role, data, now)
     with write_transaction(db.session):
-        category = None
-        if clean.get("category_id"):
-            category = db.session.get(Category, int(clean["category_id"]))
-        elif clean.get("category"):
-            category = db.session.scalar(select(Category).filter_by(code=clean["category"]))
+        category = _category(clean)
         received = clean.get("received_at") or now
+        severity = clean["severity"]
+        policy = policy_for(clean["kind"], category.code if category else None, severity)
+        dues = start_clock(Clock.ACCEPT, now=now, policy=policy, calendar=None,
+                           received_at=received)
+        due_at, due_kind = current_due(Status.REGISTERED, dues)
         complaint = Complaint(
             number=next_number(now),
             kind=clean["kind"],
             channel=clean["channel"],
             received_at=received,
             registered_by_id=actor_id,
+            source_department_id=dept_id if role not in Role.CUSTOMER_SERVICE else None,
             customer_name=clean["customer_name"],
             customer_phone=clean.get("customer_phone") or None,
             customer_phone_norm=clean["customer_phone_norm"],
             customer_email=clean.get("customer_email") or None,
             customer_class=clean["customer_class"],
             category=category,
-            severity=clean["severity"],
+            severity=severity,
             title=clean["title"],
             description=clean.get("description") or "",
             demand=clean.get("demand") or None,
             status=Status.REGISTERED,
-            validity="pending",
-            escalation_level=initial_escalation_level(clean["severity"]),
+            validity=Validity.PENDING,
+            escalation_level=rules.initial_escalation_level(severity),
+            callbacks_required=policy.callbacks_required,
+            due_at=due_at,
+            due_kind=due_kind,
+            overdue_since=now if due_at < now else None,
+            was_overdue=due_at < now,
             created_at=now,
             updated_at=now,
+            **dues,
         )
-        policy = _policy_for(complaint)
-        complaint.callbacks_required = policy.callbacks_required
-        complaint.accept_due = accept_due(received, policy)
-        complaint.due_at = complaint.accept_due
         db.session.add(complaint)
         db.session.flush()
-        _event(complaint, actor_id, Action.REGISTER, now, note=None)
+        write_event(complaint, actor_id, Action.REGISTER, now,
+                    note=clean.get("late_reason") or None)
     return complaint
 
 
@@ -118,6 +127,8 @@ def _load_for_update(complaint_id) -> Complaint | None:
         pk = int(complaint_id)
     except (TypeError, ValueError):
         return None
+    if not -(2**63) <= pk < 2**63:
+        return None
     stmt = (
         select(Complaint)
         .where(Complaint.id == pk)
@@ -127,171 +138,83 @@ def _load_for_update(complaint_id) -> Complaint | None:
     return db.session.scalars(stmt).unique().one_or_none()
 
 
-def _load_checked(complaint_id, actor: Staff, expected_version) -> Complaint:
+def load_checked(complaint_id, actor: Staff, expected_version) -> Complaint:
     """The complaint, row-locked, if it is in the actor's scope and still at that version."""
     complaint = _load_for_update(complaint_id)
     if complaint is None or not rules.can_see(
-        _actor(actor), complaint.department_id, complaint.assignee_id
+        actor.actor, complaint.department_id, complaint.assignee_id, complaint.registered_by_id
     ):
         raise NotFound()
     rules.check_version(expected_version, complaint.version)
     return complaint
 
 
-def _target_facts(action: str, inputs: dict) -> dict:
-    """Look up what rules need to know about the target department and person."""
-    inputs = dict(inputs)
-    for key in ("department_id", "assignee_id"):
-        if inputs.get(key) in ("", None):
-            inputs[key] = None
-        else:
-            try:
-                inputs[key] = int(inputs[key])
-            except (TypeError, ValueError):
-                inputs[key] = -1  # no such row: refused as inactive below
-    if action == Action.FORWARD and inputs.get("department_id") is not None:
-        dept = db.session.get(Department, inputs["department_id"])
-        inputs["department_active"] = bool(dept and dept.active)
-        inputs["department_is_customer_service"] = bool(dept and dept.is_customer_service)
-    if action in (Action.FORWARD, Action.ASSIGN) and inputs.get("assignee_id") is not None:
-        person = db.session.get(Staff, inputs["assignee_id"])
-        inputs["assignee_active"] = bool(person and person.active)
-        inputs["assignee_department_id"] = person.department_id if person else None
-        inputs["assignee_role"] = person.role if person else None
-    return inputs
+def _id_or_none(value):
+    if value in ("", None):
+        return None
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return -1  # no such row: the rules refuse it as not active
+    return pk if -(2**63) <= pk < 2**63 else -1
 
 
-def _apply(c: Complaint, decision: rules.Decision, actor: Staff, now: datetime):
-    """Write the decision's consequences onto the complaint; returns (note, callback)."""
-    i = decision.inputs
-    action = decision.action
-    old_due = c.due_at
-    note = i.get("reason") or i.get("note") or None
-    callback = None
-    calendar = None
+def target_facts(inputs: Mapping) -> rules.Target:
+    """What the rules need to know about the department and person the inputs name."""
+    dept_id, person_id = _id_or_none(inputs.get("department_id")), _id_or_none(
+        inputs.get("assignee_id"))
+    department = person = None
+    if dept_id is not None:
+        row = db.session.get(Department, dept_id)
+        if row is not None:
+            staffed = db.session.scalar(
+                select(func.count()).select_from(Staff).where(
+                    Staff.department_id == row.id, Staff.active.is_(True),
+                    Staff.role.in_(Role.ASSIGNABLE)))
+            department = rules.DepartmentFacts(row.id, bool(row.active),
+                                               bool(row.is_customer_service), bool(staffed))
+    if person_id is not None:
+        row = db.session.get(Staff, person_id)
+        if row is not None:
+            person = rules.PersonFacts(row.id, bool(row.active), row.department_id, row.role)
+    return rules.Target(dept_id, department, person_id, person)
 
-    def fresh_resolve_due():
-        nonlocal calendar
-        calendar = calendar or business_calendar()
-        c.resolve_due = resolve_due(now, _policy_for(c), calendar)
-        return c.resolve_due
 
-    if action == Action.ACCEPT:
-        c.validity = "valid"
-        c.accepted_at = now
-        c.due_at = None
-    elif action == Action.REJECT:
-        c.validity = "invalid"
-        c.validity_reason = i["reason"]
-        c.rejected_at = now
-        c.due_at = None
-    elif action == Action.FORWARD:
-        c.department_id = i["department_id"]
-        c.assignee_id = i.get("assignee_id")
-        c.forwarded_at = now
-        c.assigned_at = now if c.assignee_id else None
-        c.due_at = fresh_resolve_due()
-        c.extension_requested_by_id = None
-        c.extension_requested_until = None
-    elif action == Action.RETURN:
-        c.department_id = None
-        c.assignee_id = None
-        c.resolve_due = None
-        c.due_at = None
-        c.extension_requested_by_id = None
-        c.extension_requested_until = None
-    elif action == Action.ASSIGN:
-        c.assignee_id = i["assignee_id"]
-        c.assigned_at = now
-    elif action == Action.RESOLVE:
-        for name in ("root_cause", "responsibility", "remedy", "resolution", "compensation_amount"):
-            if i.get(name) not in (None, ""):
-                setattr(c, name, i[name])
-        c.resolved_at = now
-        if decision.from_status in (Status.REGISTERED, Status.ACCEPTED):
-            c.answered_on_the_spot = True
-            c.validity = "valid"
-            c.accepted_at = c.accepted_at or now
-        calendar = business_calendar()
-        c.callback_due = callback_due(now, _policy_for(c), calendar)
-        c.due_at = c.callback_due
-        c.extension_requested_by_id = None
-        c.extension_requested_until = None
-        note = i["resolution"]
-    elif action == Action.REVIEW_APPROVE:
-        c.reviewed_at = now
-    elif action == Action.REVIEW_SEND_BACK:
-        c.due_at = c.resolve_due
-    elif action == Action.CALLBACK:
-        callback = CallbackRecord(
-            complaint_id=c.id, staff_id=actor.id, at=now, method=i["method"],
-            reached=i["reached"], satisfaction=i.get("satisfaction") if i["reached"] else None,
-            solved=i.get("solved") if i["reached"] else None, notes=i.get("notes") or None,
-        )
-        db.session.add(callback)
-        if i["reached"]:
-            c.callbacks_reached += 1
-            c.last_satisfaction = i["satisfaction"]
-            c.due_at = None  # the first callback is done
-        if decision.reopened:
-            c.reopen_count += 1
-            c.callbacks_reached = 0
-            c.last_satisfaction = None
-            c.due_at = fresh_resolve_due() if c.department_id else None
-        note = i.get("notes") or None
-    elif action == Action.CLOSE:
-        c.closed_at = now
-        c.final_satisfaction = c.last_satisfaction
-        c.due_at = None
-    elif action == Action.FORCE_CLOSE:
-        c.closed_at = now
-        c.final_satisfaction = c.last_satisfaction
-        c.due_at = None
-    elif action == Action.REOPEN:
-        c.reopen_count += 1
-        c.closed_at = None
-        c.final_satisfaction = None
-        c.callbacks_reached = 0
-        c.last_satisfaction = None
-        if c.validity == "invalid":
-            c.validity = "valid"
-        if decision.to_status in (Status.FORWARDED, Status.IN_PROGRESS):
-            c.due_at = fresh_resolve_due()
-        else:
-            c.due_at = None
-    elif action == Action.EXTEND_REQUEST:
-        c.extension_requested_until = i["new_due"]
-        c.extension_reason = i["reason"]
-        c.extension_requested_by_id = actor.id
-        note = f"{i['reason']} → {i['new_due']:%Y-%m-%d %H:%M}"
-    elif action == Action.EXTEND_DECIDE:
-        if i["approve"]:
-            c.resolve_due = c.extension_requested_until
-            c.due_at = c.resolve_due
-            c.extension_count += 1
-        c.extension_requested_until = None
-        c.extension_requested_by_id = None
-    # escalate, urge: the status and level changes below are all there is.
+def decide(complaint: Complaint, action: str, actor: Staff, inputs: Mapping,
+           now: datetime) -> rules.Decision:
+    """Ask the rules, with every fact read from the database before any change."""
+    facts = complaint.facts()
+    policy = policy_for(facts.kind, facts.category, facts.severity)
+    return rules.check(action, facts, actor.actor, inputs, now, target=target_facts(inputs),
+                       policy=policy, calendar=business_calendar())
 
-    c.status = decision.to_status
-    c.escalation_level = decision.escalation_level
-    if c.due_at != old_due:
-        # A new deadline: not missed yet, unless it is already in the past (then it counts
-        # as missed now, without a second escalation for the same lateness).
-        c.overdue_since = now if (c.due_at is not None and c.due_at < now) else None
-        c.was_overdue = c.was_overdue or c.overdue_since is not None
+
+def _apply(c: Complaint, decision: rules.Decision, actor_id: int, now: datetime):
+    """Write the decision onto the complaint (and its callback record); no look-ups here."""
+    for name, value in decision.changes.items():
+        setattr(c, name, value)
     c.updated_at = now
     # Every accepted action is a new version of the complaint, even one that changes no
     # column (an urge, a callback that did not reach the customer, two actions within the
     # same second): a form opened before it is stale, and the version counts the actions.
     flag_modified(c, "updated_at")
-    return note, callback
+    callback = None
+    if decision.callback is not None:
+        i = decision.callback
+        callback = CallbackRecord(
+            complaint_id=c.id, staff_id=actor_id, at=now, method=i["method"],
+            reached=i["reached"], satisfaction=i.get("satisfaction") if i["reached"] else None,
+            solved=i.get("solved") if i["reached"] else None, notes=i.get("notes") or None,
+        )
+        db.session.add(callback)
+    return callback
 
 
 @dataclass
 class Outcome:
     complaint: Complaint
     event: ComplaintEvent
+    decision: rules.Decision
     callback: CallbackRecord | None = None
 
 
@@ -299,31 +222,25 @@ def perform(complaint_id, action: str, actor: Staff, inputs: Mapping | None = No
             expected_version: int | None = None, now: datetime | None = None) -> Outcome:
     """Carry out one workflow action on one complaint, or raise a RuleError saying why not."""
     now = now or clock.now()
-    inputs = dict(inputs or {})
+    actor_id = actor.id
     try:
         with write_transaction(db.session):
-            complaint = _load_checked(complaint_id, actor, expected_version)
-            facts_inputs = _target_facts(action, inputs)
-            decision = rules.check(action, complaint.facts(), _actor(actor), facts_inputs, now)
+            complaint = load_checked(complaint_id, actor, expected_version)
+            decision = decide(complaint, action, actor, dict(inputs or {}), now)
             before = (complaint.status, complaint.department_id, complaint.assignee_id)
-            # No autoflush while applying: the calendar and policy look-ups inside would
-            # otherwise write a half-applied complaint (and bump its version twice).
-            with db.session.no_autoflush:
-                note, callback = _apply(complaint, decision, actor, now)
+            callback = _apply(complaint, decision, actor_id, now)
             db.session.flush()
-            event = _event(
-                complaint, actor.id, action, now, from_status=before[0],
-                from_department_id=before[1], from_assignee_id=before[2], note=note,
-            )
+            event = write_event(complaint, actor_id, action, now, before=before,
+                                note=decision.note)
     except StaleDataError:
         raise StaleVersion() from None
-    return Outcome(complaint, event, callback)
+    return Outcome(complaint, event, decision, callback)
 
 
 @dataclass
 class BulkResult:
     done: list[str] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)  # (number or id, reason)
+    refused: list[tuple[str, RuleError]] = field(default_factory=list)  # (number or id, why)
 
 
 def perform_many(ids: Iterable, action: str, actor: Staff, inputs: Mapping | None = None,
@@ -335,88 +252,9 @@ def perform_many(ids: Iterable, action: str, actor: Staff, inputs: Mapping | Non
             outcome = perform(complaint_id, action, actor, inputs, now=now)
         except RuleError as err:
             number = db.session.scalar(
-                select(Complaint.number).where(Complaint.id == _int_or_none(complaint_id))
+                select(Complaint.number).where(Complaint.id == _id_or_none(complaint_id))
             ) if not isinstance(err, NotFound) else None
             result.refused.append((number or str(complaint_id), err))
         else:
             result.done.append(outcome.complaint.number)
     return result
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-# --- the generic edit form --------------------------------------------------------------
-
-# Fields the generic edit form may change; status, level, deadlines and results only move
-# through the workflow actions.
-EDITABLE_FIELDS = (
-    "kind", "channel", "received_at", "customer_name", "customer_phone", "customer_email",
-    "customer_class", "category_id", "severity", "title", "description", "demand",
-)
-
-
-def record_edit(complaint: Complaint, changes: Mapping[str, tuple], actor: Staff,
-                now: datetime | None = None) -> ComplaintEvent | None:
-    """Write the audit event of a generic edit; the caller's transaction commits both."""
-    if not changes:
-        return None
-    now = now or clock.now()
-    # No autoflush: loading the actor would write the edited complaint before updated_at is
-    # set, and the complaint's version would go up twice for one edit.
-    with db.session.no_autoflush:
-        if not rules.can_see(_actor(actor), complaint.department_id, complaint.assignee_id):
-            raise PermissionDenied(N_("This complaint is not in your queue."))
-        complaint.updated_at = now
-        if "customer_phone" in changes:
-            complaint.customer_phone_norm = rules.normalize_phone(complaint.customer_phone)
-        note = "; ".join(
-            f"{name}: {old!s} → {new!s}" for name, (old, new) in sorted(changes.items())
-        )
-        return _event(complaint, actor.id, Action.EDIT, now, from_status=complaint.status,
-                      from_department_id=complaint.department_id,
-                      from_assignee_id=complaint.assignee_id, note=note[:4000])
-
-
-_OPTIONAL_TEXT = ("customer_phone", "customer_email", "demand")
-
-
-def edit(complaint_id, values: Mapping, actor: Staff, *, expected_version=None,
-         now: datetime | None = None) -> Complaint:
-    """Save the generic edit form: EDITABLE_FIELDS only, checked as at registration, audited.
-
-    Refused (RuleError, nothing written) when the complaint is outside the actor's scope,
-    when the form was opened on an older version, or when the values are not valid.
-    """
-    now = now or clock.now()
-    try:
-        with write_transaction(db.session):
-            complaint = _load_checked(complaint_id, actor, expected_version)
-            current = {name: getattr(complaint, name) for name in EDITABLE_FIELDS}
-            wanted = {k: v for k, v in values.items() if k in EDITABLE_FIELDS}
-            clean = rules.check_register(actor.role, {**current, **wanted})
-            if clean.get("category_id") is not None and (
-                db.session.get(Category, clean["category_id"]) is None
-            ):
-                raise rules.InvalidInput(N_("The %(field_name)s is not one of the allowed "
-                                            "values."), field_name=N_("category"))
-            changes = {}
-            for name in EDITABLE_FIELDS:
-                new = clean.get(name)
-                if name in _OPTIONAL_TEXT:
-                    new = new or None
-                elif name == "received_at" and new is None:
-                    new = current[name]  # the receipt time cannot be cleared
-                elif name == "description":
-                    new = new or ""
-                if new != current[name]:
-                    changes[name] = (current[name], new)
-                    setattr(complaint, name, new)
-            record_edit(complaint, changes, actor, now)
-    except StaleDataError:
-        raise StaleVersion() from None
-    return complaint

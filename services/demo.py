@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from models import Category, Complaint, Department, Staff, db
 from models.engine import write_transaction
-from rules import Action, RuleError, Status
+from rules import Action, Role, RuleError, Status
 
 from . import clock
 from .auth import create_user
@@ -23,20 +23,26 @@ DEPARTMENTS = [
     ("LOG", "物流部", False),
     ("SALES", "销售部", False),
     ("FIN", "财务部", False),
+    ("HR", "行政人事部", False),  # the accountability department (Settings)
+    ("GMO", "总经理办公室", False),  # senior management
 ]
 
 # username, full name, role, department code
 USERS = [
-    ("admin", "系统管理员 Admin", "admin", "CS"),
-    ("intake", "王小明 Wang Xiaoming", "intake", "CS"),
-    ("manager", "李经理 Li Na", "manager", "CS"),
-    ("supervisor", "赵督察 Zhao Lei", "supervisor", "CS"),
-    ("head_qa", "陈主任 Chen Jie", "dept_head", "QA"),
-    ("handler_qa", "刘工 Liu Yang", "handler", "QA"),
-    ("head_log", "孙主管 Sun Hao", "dept_head", "LOG"),
-    ("handler_log", "周师傅 Zhou Bin", "handler", "LOG"),
-    ("head_sales", "吴经理 Wu Fang", "dept_head", "SALES"),
-    ("handler_sales", "郑专员 Zheng Wei", "handler", "SALES"),
+    ("admin", "系统管理员 Admin", Role.ADMIN, "CS"),
+    ("intake", "王小明 Wang Xiaoming", Role.INTAKE, "CS"),
+    ("manager", "李经理 Li Na", Role.MANAGER, "CS"),
+    ("supervisor", "赵督察 Zhao Lei", Role.SUPERVISOR, "CS"),
+    ("head_qa", "陈主任 Chen Jie", Role.DEPT_HEAD, "QA"),
+    ("handler_qa", "刘工 Liu Yang", Role.HANDLER, "QA"),
+    ("head_log", "孙主管 Sun Hao", Role.DEPT_HEAD, "LOG"),
+    ("handler_log", "周师傅 Zhou Bin", Role.HANDLER, "LOG"),
+    ("head_sales", "吴经理 Wu Fang", Role.DEPT_HEAD, "SALES"),
+    ("handler_sales", "郑专员 Zheng Wei", Role.HANDLER, "SALES"),
+    ("head_fin", "钱主任 Qian Li", Role.DEPT_HEAD, "FIN"),
+    ("handler_fin", "冯会计 Feng Yu", Role.HANDLER, "FIN"),
+    ("head_hr", "何主任 He Min", Role.DEPT_HEAD, "HR"),
+    ("executive", "林总 Lin Tao", Role.EXECUTIVE, "GMO"),
 ]
 
 SAMPLES = [
@@ -57,7 +63,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
 
 # How the ~300 complaints spread over the workflow (final status → share).
 SPREAD = [
-    (Status.REGISTERED, 30), (Status.ACCEPTED, 20), (Status.REJECTED, 15),
+    (Status.REGISTERED, 30), (Status.ACCEPTED, 20), (Status.REJECTED, 25),
     (Status.FORWARDED, 35), (Status.IN_PROGRESS, 60), (Status.RESOLVED, 25),
     (Status.CALLBACK, 30), (Status.CLOSED, 85),
 ]
@@ -74,7 +80,7 @@ def _ensure_org():
             create_user(username, full_name, role, DEMO_PASSWORD, department_id=depts[dept].id)
     with write_transaction(db.session):
         for username, _, role, dept in USERS:
-            if role == "dept_head":
+            if role == Role.DEPT_HEAD:
                 head = db.session.scalar(select(Staff).filter_by(username=username))
                 db.session.get(Department, depts[dept].id).head_id = head.id
     return depts
@@ -88,8 +94,9 @@ def load_demo(count: int = 300, seed: int = 20261123) -> str:
     rnd = random.Random(seed)
     staff = {s.username: s for s in db.session.scalars(select(Staff))}
     cats = {c.code: c.id for c in db.session.scalars(select(Category))}
-    heads = {"QA": "head_qa", "LOG": "head_log", "SALES": "head_sales", "FIN": None}
-    handlers = {"QA": "handler_qa", "LOG": "handler_log", "SALES": "handler_sales", "FIN": None}
+    heads = {"QA": "head_qa", "LOG": "head_log", "SALES": "head_sales", "FIN": "head_fin"}
+    handlers = {"QA": "handler_qa", "LOG": "handler_log", "SALES": "handler_sales",
+                "FIN": "handler_fin"}
     intake, manager = staff["intake"], staff["manager"]
     today = clock.now()
     targets = [status for status, n in SPREAD for _ in range(n)]
@@ -137,6 +144,9 @@ def _walk(cid, target, dept_code, staff, heads, handlers, intake, manager, t, rn
             return
         if target == Status.REJECTED:
             step(Action.REJECT, intake, 2, reason="重复投诉，已合并到前一单 / duplicate of an earlier complaint")
+            if rnd.random() < 0.5:  # the customer was told why: closed as invalid
+                step(Action.REPLY, intake, 3, method="phone",
+                     note="已电话告知顾客不予受理的原因 / told the customer by phone")
             return
         step(Action.ACCEPT, intake, rnd.randint(1, 20))
         if target == Status.ACCEPTED:
@@ -152,6 +162,9 @@ def _walk(cid, target, dept_code, staff, heads, handlers, intake, manager, t, rn
         step(Action.ASSIGN, head, rnd.randint(1, 30), assignee_id=handler.id)
         if rnd.random() < 0.1:
             step(Action.ESCALATE, head, 3, reason="客户多次来电催促 / customer keeps calling")
+        if rnd.random() < 0.3:
+            step(Action.NOTE, handler, rnd.randint(2, 20),
+                 note="已联系顾客，正在安排上门检测 / visit to test the unit arranged")
         if target == Status.IN_PROGRESS:
             return
         step(Action.RESOLVE, handler, rnd.randint(10, 150), root_cause="批次质量问题 / batch defect",
@@ -166,7 +179,7 @@ def _walk(cid, target, dept_code, staff, heads, handlers, intake, manager, t, rn
             return
         needed = db.session.get(Complaint, cid).callbacks_required
         for _ in range(needed):
-            step(Action.CALLBACK, intake, rnd.randint(20, 60), method="phone", reached=True,
+            step(Action.CALLBACK, intake, rnd.randint(20, 40), method="phone", reached=True,
                  satisfaction=rnd.choice(["very_satisfied", "satisfied", "satisfied"]),
                  solved=True, notes="客户表示满意 / customer satisfied")
         step(Action.CLOSE, intake, 1)

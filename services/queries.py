@@ -25,6 +25,7 @@ from sqlalchemy import (
     false,
     func,
     null,
+    or_,
     select,
     true,
     union_all,
@@ -32,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import joinedload
 
 from models import CallbackRecord, Complaint, ComplaintEvent, Department, db
-from rules import Actor, Role, Satisfaction, Status
+from rules import Actor, Role, Satisfaction, Severity, Status
 
 # --- scope and queues -------------------------------------------------------------------
 
@@ -41,12 +42,30 @@ def scope_clause(actor: Actor):
     """SQL twin of ``rules.can_see``: the complaints inside this actor's scope."""
     if actor.role in Role.SEE_ALL:
         return true()
+    own = Complaint.registered_by_id == actor.id  # what they registered themselves
+    if actor.role == Role.DEPT_HEAD:
+        if actor.department_id is None:
+            return own
+        return or_(Complaint.department_id == actor.department_id, own)
+    if actor.role == Role.HANDLER:
+        return or_(and_(Complaint.assignee_id.is_not(None), Complaint.assignee_id == actor.id),
+                   own)
+    return own
+
+
+def escalated_clause(actor: Actor):
+    """SQL twin of ``rules.escalated_to``: the open complaints escalated to this actor."""
+    open_ = Complaint.status.in_(Status.OPEN)
+    level, dept = Complaint.escalation_level, Complaint.department_id
+    critical = Complaint.severity == Severity.CRITICAL
     if actor.role == Role.DEPT_HEAD:
         if actor.department_id is None:
             return false()
-        return Complaint.department_id == actor.department_id
-    if actor.role == Role.HANDLER:
-        return and_(Complaint.assignee_id.is_not(None), Complaint.assignee_id == actor.id)
+        return and_(open_, level == 1, dept == actor.department_id)
+    if actor.role in Role.MANAGERS:
+        return and_(open_, or_(level == 2, and_(level == 1, dept.is_(None)), critical))
+    if actor.role == Role.EXECUTIVE:
+        return and_(open_, or_(level >= 3, critical))
     return false()
 
 
@@ -56,15 +75,18 @@ def complaint_scope(query, actor: Actor):
 
 
 # "My queue": what waits for this role. Customer service works the front and the back of
-# the loop (accept/forward, review, callback); the others work everything open in scope.
-_CS_QUEUE = (Status.REGISTERED, Status.ACCEPTED, Status.RESOLVED, Status.CALLBACK)
+# the loop (accept/forward, tell the customer of a rejection, review, callback); a
+# department works what is with it; the others see everything open.
+_CS_QUEUE = (Status.REGISTERED, Status.ACCEPTED, Status.REJECTED, Status.RESOLVED,
+             Status.CALLBACK)
 QUEUE_STATUSES = {
     Role.INTAKE: _CS_QUEUE,
-    Role.DEPT_HEAD: Status.OPEN,
-    Role.HANDLER: Status.OPEN,
+    Role.DEPT_HEAD: Status.IN_DEPARTMENT,
+    Role.HANDLER: Status.IN_DEPARTMENT,
     Role.MANAGER: Status.OPEN,
     Role.SUPERVISOR: Status.OPEN,
     Role.ADMIN: Status.OPEN,
+    Role.EXECUTIVE: Status.OPEN,
 }
 
 

@@ -38,22 +38,27 @@ from sqlalchemy import (
     update,
 )
 
-from models import Complaint, ComplaintEvent, db
+from models import AccountabilityRecord, Complaint, ComplaintEvent, Department, db
 from models.engine import write_transaction
-from rules import MAX_ESCALATION, Action, Status
-from rules.deadlines import PENDING_DEADLINE
+from rules import MAX_ESCALATION, Action, Clock, Status
+from rules.deadlines import RESPONSIBLE
 
 from . import clock
 
 SWEEP_LOCK_KEY = 0x436F6D70  # "Comp": the advisory lock id of the sweep
 _BATCH = table("sweep_batch", column("id", Integer))
 
-_NOTES = {
-    Status.REGISTERED: "accept deadline missed",
-    Status.FORWARDED: "resolve deadline missed",
-    Status.IN_PROGRESS: "resolve deadline missed",
-    Status.RESOLVED: "callback deadline missed",
-    Status.CALLBACK: "callback deadline missed",
+# The audit note of each missed clock (English, as every stored note; the screens show the
+# clock's translated name next to it).
+NOTES = {
+    Clock.ACCEPT: "accept deadline missed",
+    Clock.FORWARD: "forward deadline missed",
+    Clock.RESOLVE: "resolve deadline missed",
+    Clock.EXTENSION: "extension decision deadline missed",
+    Clock.REVIEW: "review deadline missed",
+    Clock.CALLBACK: "callback deadline missed",
+    Clock.FOLLOWUP: "one-month follow-up limit missed",
+    Clock.REPLY: "reply-to-customer deadline missed",
 }
 
 
@@ -63,8 +68,25 @@ class SweepResult:
     by_status: dict[str, int]
 
 
-def _due_statuses():
-    return [s for s, deadline in PENDING_DEADLINE.items() if deadline]
+def _responsible(c):
+    """(department, person) who answered for the missed clock: rules.deadlines.RESPONSIBLE.
+
+    Customer service's clocks → the customer-service department; the resolve clock → the
+    complaint's department and its assignee, else its head; the extension decision → the
+    department's head.
+    """
+    d = Department.__table__
+    cs_dept = (select(func.min(d.c.id)).where(d.c.is_customer_service.is_(True))
+               .scalar_subquery())
+    head = select(d.c.head_id).where(d.c.id == c.c.department_id).scalar_subquery()
+    by = {kind: [k for k, v in RESPONSIBLE.items() if v == kind]
+          for kind in set(RESPONSIBLE.values())}
+    department = case((c.c.due_kind.in_(by["customer_service"]), cs_dept),
+                      else_=c.c.department_id)
+    person = case((c.c.due_kind.in_(by["assignee"]), func.coalesce(c.c.assignee_id, head)),
+                  (c.c.due_kind.in_(by["department_head"]), head),
+                  else_=null())
+    return department, person
 
 
 # Rows per batch: on SQLite one batch of 50,000 holds the write lock about 2 s on the test
@@ -76,7 +98,7 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
     now = now or clock.now()
     c = Complaint.__table__
     missed = and_(
-        c.c.status.in_(_due_statuses()),
+        c.c.status.in_(Status.OPEN),
         c.c.due_at < now,
         c.c.overdue_since.is_(None),
     )
@@ -85,7 +107,10 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
         else_=MAX_ESCALATION,
     )
     e = ComplaintEvent.__table__
-    note = case(*((c.c.status == s, literal(n)) for s, n in _NOTES.items()), else_=None)
+    note = case(*((c.c.due_kind == k, literal(n)) for k, n in NOTES.items()),
+                else_=literal("deadline missed"))
+    a = AccountabilityRecord.__table__
+    department, person = _responsible(c)
     postgres = db.engine.dialect.name == "postgresql"
     # The batch's ids go to a per-connection temporary table (no list of bound ids: SQLite
     # builds cap the number of variables of a statement, psycopg at 65,535).
@@ -120,6 +145,16 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                             c.c.status, c.c.status, c.c.department_id, c.c.department_id,
                             c.c.assignee_id, c.c.assignee_id, next_level, note,
                         ).where(chosen),
+                    )
+                )
+                # Who was responsible at that moment, before anything moves (append-only).
+                db.session.execute(
+                    insert(a).from_select(
+                        ["complaint_id", "at", "clock", "due_at", "status", "department_id",
+                         "person_id", "escalation_level"],
+                        select(c.c.id, literal(now), func.coalesce(c.c.due_kind, literal("")),
+                               c.c.due_at, c.c.status, department, person,
+                               next_level).where(chosen),
                     )
                 )
                 db.session.execute(

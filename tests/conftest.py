@@ -11,7 +11,6 @@ client makes requests; tests push one only for setup and assertions (``with app.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from dataclasses import dataclass
 
@@ -20,12 +19,13 @@ from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, text
 
 from app import create_app
+from tests.factories import PASSWORD, AuthActions, csrf_token  # noqa: F401 (re-exported)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES = ("complaint_event", "callback_record", "export_log", "complaint", "number_counter",
-          "calendar_day", "sla_policy", "category", "department", "staff")
+TABLES = ("accountability_finding", "accountability_record", "complaint_event",
+          "callback_record", "export_log", "complaint", "number_counter", "calendar_day",
+          "sla_policy", "setting", "category", "department", "staff")
 SEED_TABLES = ("category", "sla_policy")
-PASSWORD = "test-pass-123"
 
 
 def _config(url):
@@ -161,8 +161,9 @@ def org(app):
 
     with app.app_context():
         depts = {}
-        for code, name, is_cs, active in (("CS", "客户服务部", True, True), ("QA", "质量管理部", False, True),
-                                          ("LOG", "物流部", False, True), ("OLD", "旧部门", False, False)):
+        for code, name, is_cs, active in (
+                ("CS", "客户服务部", True, True), ("QA", "质量管理部", False, True),
+                ("LOG", "物流部", False, True), ("OLD", "旧部门", False, False)):
             d = Department(code=code, name=name, is_customer_service=is_cs, active=active)
             db.session.add(d)
             depts[code] = d
@@ -173,34 +174,6 @@ def org(app):
                                           PASSWORD, department_id=depts[dept].id).id
         return Org(cs=depts["CS"].id, qa=depts["QA"].id, log=depts["LOG"].id,
                    closed_dept=depts["OLD"].id, users=users)
-
-
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                   r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"|'
-                   r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_token(client, url) -> str:
-    """The CSRF token of the first form on the page at ``url``."""
-    html = client.get(url).get_data(as_text=True)
-    match = _CSRF.search(html)
-    assert match, f"no csrf_token on {url}"
-    return next(g for g in match.groups() if g)
-
-
-class AuthActions:
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, username, password=PASSWORD, follow=False):
-        token = csrf_token(self.client, "/login")
-        return self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": token},
-                                follow_redirects=follow)
-
-    def logout(self):
-        token = csrf_token(self.client, "/admin/")
-        return self.client.post("/logout", data={"csrf_token": token})
 
 
 @pytest.fixture

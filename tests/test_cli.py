@@ -74,10 +74,12 @@ def _demo_facts() -> dict:
         "events_per": events_per,
         "actions": set(db.session.scalars(select(ComplaintEvent.action).distinct())),
         "callbacks": sum(callbacks_per.values()),
+        "closed_valid": sum(1 for c in complaints if c.status == "closed" and c.validity == "valid"),
         "closed_callbacks_ok": all(
             callbacks_per[c.id] >= c.callbacks_required and c.callbacks_reached
             >= c.callbacks_required for c in complaints if c.status == "closed"
-            and not c.answered_on_the_spot),
+            and c.validity == "valid" and c.closed_at is not None
+            and not c.answered_on_the_spot and c.final_satisfaction is not None),
         "ids": [c.id for c in complaints],
         "steps": {c.id: c.status for c in complaints},
         "titles": [c.title for c in complaints],
@@ -135,9 +137,9 @@ def test_demo_complaints_carry_their_history(demo):
     assert set(facts["events_per"]) == set(facts["ids"])
     for cid, status in facts["steps"].items():
         assert facts["events_per"][cid] >= (1 if status == "registered" else 2)
-    assert {"register", "accept", "reject", "forward", "assign", "resolve", "review_approve",
-            "callback", "close", "escalate", "overdue"} <= facts["actions"]
-    assert facts["callbacks"] >= facts["statuses"]["closed"]
+    assert {"register", "accept", "reject", "reply", "forward", "assign", "resolve",
+            "review_approve", "callback", "close", "escalate", "note", "overdue"} <= facts["actions"]
+    assert facts["callbacks"] >= facts["closed_valid"]
     assert facts["closed_callbacks_ok"]
     assert facts["overdue"] > 0 and "marked overdue" in demo["first"].output
 
@@ -266,7 +268,8 @@ def test_sweep_prints_what_it_did(app, org):
         intake = db.session.get(Staff, org.users["intake"])
         three_days_ago = clock.now() - timedelta(days=3)
         for _ in range(2):
-            register({"customer_name": "王五", "customer_phone": "13700000000", "title": "t"},
+            register({"customer_name": "王五", "customer_phone": "13700000000", "title": "t",
+                      "description": "d"},
                      intake, now=three_days_ago)
     runner = app.test_cli_runner()
     first = runner.invoke(args=["sweep"])

@@ -61,7 +61,8 @@ def run_threads(app, work, n=THREADS):
 
 
 def data(n):
-    return {"customer_name": f"客户{n}", "customer_phone": f"1380000{n:04d}", "title": f"t{n}"}
+    return {"customer_name": f"客户{n}", "customer_phone": f"1380000{n:04d}", "title": f"t{n}",
+            "description": "d", "category": "service"}
 
 
 def in_progress(app, org, count):

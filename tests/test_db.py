@@ -13,7 +13,7 @@ import sqlite3
 from datetime import datetime
 
 import pytest
-from sqlalchemy import create_engine, exc, text
+from sqlalchemy import create_engine, exc, select, text
 
 from app import create_app
 from models import db
@@ -104,9 +104,10 @@ def trail(app, org):
     with app.app_context():
         intake = db.session.get(Staff, org.users["intake"])
         c = register({"customer_name": "李四", "customer_phone": "13900000000", "title": "t",
-                      "kind": "consultation"}, intake, now=T)
-        perform(c.id, "resolve", intake, {"resolution": "answered"}, now=T)
-        perform(c.id, "review_approve", intake, now=T)
+                      "description": "d", "kind": "consultation"}, intake, now=T)
+        perform(c.id, "resolve", intake, {"resolution": "answered", "root_cause": "question",
+                                          "responsibility": "customer",
+                                          "remedy": "explanation"}, now=T)
         out = perform(c.id, "callback", intake, {"method": "phone", "reached": True,
                                                  "satisfaction": "satisfied", "solved": True},
                       now=T)
@@ -203,7 +204,8 @@ def test_audit_trail_refuses_statement(app, trail, statement, connection):
     finally:
         fresh.dispose()
     assert after == before
-    assert len(after[0]) == 1 and len(after[1]) == 4 and len(after[2]) == 1
+    # register, resolve (on the spot: straight to the callbacks), callback
+    assert len(after[0]) == 1 and len(after[1]) == 3 and len(after[2]) == 1
 
 
 def _check_refused(engine, statement, params):
@@ -215,3 +217,53 @@ def _check_refused(engine, statement, params):
     message = str(info.value.orig)
     assert any(word in message for word in ("append-only", "never")), message
     return before
+
+
+# --- write_transaction: nesting-safe, never commits the caller's work ---------------------
+
+
+def test_write_transaction_refuses_to_commit_the_callers_unsaved_work(app, org):
+    """A caller with pending changes gets UnsavedWork; their change is not committed."""
+    from models import Department
+    from models.engine import UnsavedWork, write_transaction
+
+    with app.app_context():
+        db.session.get(Department, org.qa).name = "changed behind the caller's back"
+        with pytest.raises(UnsavedWork), write_transaction(db.session):
+            pass
+        db.session.rollback()
+        assert db.session.get(Department, org.qa).name == "质量管理部"
+
+
+def test_write_transaction_nested_is_a_savepoint(app, org):
+    """Inside another write transaction: a failing inner block rolls back alone, the outer
+    block's work commits with it, the inner's successful work too."""
+    from models import Department
+    from models.engine import write_transaction
+
+    with app.app_context():
+        with write_transaction(db.session):
+            db.session.get(Department, org.qa).name = "outer"
+            with pytest.raises(RuntimeError), write_transaction(db.session):
+                db.session.get(Department, org.log).name = "inner, failed"
+                db.session.flush()
+                raise RuntimeError("boom")
+            with write_transaction(db.session):
+                db.session.get(Department, org.cs).name = "inner, kept"
+        db.session.expire_all()
+        names = {d.id: d.name for d in db.session.scalars(select(Department))}
+        assert (names[org.qa], names[org.log], names[org.cs]) == ("outer", "物流部",
+                                                                  "inner, kept")
+
+
+def test_write_transaction_after_a_read_starts_fresh(app, org):
+    """An open read transaction (nothing written) is simply ended, not an error."""
+    from models import Department
+    from models.engine import write_transaction
+
+    with app.app_context():
+        assert db.session.get(Department, org.qa).name == "质量管理部"  # a read
+        with write_transaction(db.session):
+            db.session.get(Department, org.qa).name = "renamed"
+        db.session.expire_all()
+        assert db.session.get(Department, org.qa).name == "renamed"

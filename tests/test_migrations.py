@@ -9,8 +9,9 @@ from sqlalchemy import inspect, text
 
 from models import db
 
-TABLES = {"calendar_day", "callback_record", "category", "complaint", "complaint_event",
-          "department", "export_log", "number_counter", "sla_policy", "staff"}
+TABLES = {"accountability_finding", "accountability_record", "calendar_day", "callback_record",
+          "category", "complaint", "complaint_event", "department", "export_log",
+          "number_counter", "setting", "sla_policy", "staff"}
 
 
 def test_models_and_migrations_do_not_drift(app):
@@ -61,8 +62,10 @@ def test_upgrade_downgrade_upgrade(app):
         with db.engine.connect() as conn:
             migrated = _state(conn)
         # The audit triggers: SQLite 4 (event update/delete, complaint and callback delete),
-        # PostgreSQL 6 (the same, plus TRUNCATE on the three tables, event ones merged).
-        triggers = 4 if db.engine.dialect.name == "sqlite" else 6
+        # PostgreSQL 6 (the same, plus TRUNCATE on the three tables, event ones merged);
+        # then the accountability records and findings: update/delete on SQLite,
+        # update-or-delete and truncate on PostgreSQL (4 more each).
+        triggers = 8 if db.engine.dialect.name == "sqlite" else 10
         assert migrated == (TABLES, (6, 2), triggers)
         try:
             downgrade(revision="base")
@@ -79,3 +82,49 @@ def test_upgrade_downgrade_upgrade(app):
                 routine = conn.execute(text(
                     "SELECT count(*) FROM pg_proc WHERE proname = 'refuse_change'")).scalar()
                 assert routine == 1
+
+
+def test_upgrade_gives_every_open_complaint_the_clock_of_its_stage(app):
+    """Complaints saved before every stage had a clock get one on upgrade, from the same rules:
+    accepted → forward window of receipt; rejected → one working day to tell the customer;
+    resolved → one working day to review; callback → follow-up month of the resolution."""
+    from datetime import datetime
+
+    with app.app_context():
+        downgrade(revision="edbf25cc8e5c")
+        try:
+            received = datetime(2026, 9, 29, 9, 0)
+            done = datetime(2026, 9, 30, 10, 0)  # the eve of National Day
+            rows = {"accepted": {}, "rejected": {"rejected_at": done},
+                    "resolved": {"resolved_at": done}, "callback": {"resolved_at": done},
+                    "closed": {"closed_at": done}}
+            with db.engine.begin() as conn:
+                for n, (status, extra) in enumerate(rows.items(), 1):
+                    values = {"number": f"TS-20260929-{n:04d}", "kind": "complaint",
+                              "channel": "phone", "received_at": received,
+                              "customer_name": "张三", "customer_class": "C",
+                              "severity": "normal", "title": "t", "description": "d",
+                              "validity": "valid", "status": status, "escalation_level": 0,
+                              "was_overdue": False, "answered_on_the_spot": False,
+                              "reopen_count": 0, "callbacks_required": 1,
+                              "callbacks_reached": 0, "extension_count": 0,
+                              "created_at": received, "updated_at": done, "version": 1,
+                              **extra}
+                    cols = ", ".join(values)
+                    conn.execute(text(f"INSERT INTO complaint ({cols}) VALUES "
+                                      f"({', '.join(':' + c for c in values)})"), values)
+        finally:
+            upgrade()
+        with db.engine.connect() as conn:
+            got = {r.status: (r.due_kind, r.due_at) for r in conn.execute(text(
+                "SELECT status, due_kind, due_at FROM complaint"))}
+    got = {k: (kind, due if isinstance(due, datetime) or due is None
+               else datetime.fromisoformat(str(due))) for k, (kind, due) in got.items()}
+    end_of_oct_8 = datetime(2026, 10, 8, 23, 59, 59)  # the next working day after 09-30
+    assert got == {
+        "accepted": ("forward", datetime(2026, 9, 30, 9, 0)),
+        "rejected": ("reply", end_of_oct_8),
+        "resolved": ("review", end_of_oct_8),
+        "callback": ("followup", datetime(2026, 10, 30, 10, 0)),
+        "closed": (None, None),
+    }

@@ -367,3 +367,44 @@ def test_working_days_follow_holidays_make_up_days_and_overrides(app, org):
         assert report.total.avg_resolve_days == pytest.approx(3.0)  # (3 + 3) / 2
         assert report.total.avg_handling_days == pytest.approx(2.5)  # (3 + 2) / 2
         db.session.rollback()
+
+
+def test_complaint_closed_as_invalid_counts_as_rejected(app, org):
+    """A complaint rejected as invalid, then closed once the customer was told why, is finished
+    at its rejection exactly like one still rejected: never closed in the month, never open."""
+    from rules import Status, Validity
+    from services.reports import month as parse_month
+    from services.reports import monthly_report
+
+    with app.test_request_context():
+        # X1: received Mon 2 Nov, rejected the same day, closed after the reply on Wed 4 Nov.
+        x1 = make_complaint(1, received_at=D(2026, 11, 2, 9), validity=Validity.INVALID,
+                            rejected_at=D(2026, 11, 2, 11), status=Status.CLOSED,
+                            closed_at=D(2026, 11, 4, 10))
+        # X2: rejected on Fri 30 Oct, closed on Mon 2 Nov.
+        x2 = make_complaint(2, received_at=D(2026, 10, 29, 9), validity=Validity.INVALID,
+                            rejected_at=D(2026, 10, 30, 10), status=Status.CLOSED,
+                            closed_at=D(2026, 11, 2, 10))
+        # R: rejected, reopened by a manager (valid again), then resolved and closed: closed.
+        make_complaint(3, department_id=org.qa, received_at=D(2026, 11, 3, 9),
+                       rejected_at=D(2026, 11, 3, 10), forwarded_at=D(2026, 11, 4, 9),
+                       resolved_at=D(2026, 11, 5, 15), reopen_count=1, status=Status.CLOSED,
+                       closed_at=D(2026, 11, 6, 10))
+        db.session.flush()
+        report = monthly_report(parse_month("2026-11"))
+        # received: Nov X1 R; Oct X2. Closed: Nov R only (X1 and X2 are rejections).
+        assert (report.total.received, report.previous_total.received) == (2, 1)
+        assert (report.total.closed, report.previous_total.closed) == (1, 0)
+        assert report.total.resolved == 1  # R
+        # open at 30 Nov: none; at 31 Oct: none (X2 was finished when rejected on 30 Oct).
+        assert (report.total.open_at_end, report.previous_total.open_at_end) == (0, 0)
+
+        # The same rows while still waiting for the reply give the very same figures.
+        for complaint in (x1, x2):
+            complaint.status, complaint.closed_at = Status.REJECTED, None
+        db.session.flush()
+        rejected = monthly_report(parse_month("2026-11"))
+        assert rejected.total == report.total
+        assert rejected.previous_total == report.previous_total
+        assert rejected.by_department == report.by_department
+        db.session.rollback()

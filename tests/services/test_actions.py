@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from service_helpers import RESOLUTION, SATISFIED, T1, UNSATISFIED
 
 from models import Complaint, db
 from rules.errors import (
@@ -17,6 +16,7 @@ from rules.errors import (
     TransitionNotAllowed,
 )
 from services.complaints import NotFound, perform
+from tests.factories import AVERAGE, NOT_SOLVED, RESOLUTION, SATISFIED, T1, UNSATISFIED
 
 NEW_DUE = datetime(2026, 12, 18, 18, 0)
 
@@ -27,22 +27,26 @@ ACCEPTED = [
      ("accepted", None, None, None, None, 0, {"validity": "valid", "accepted_at": T1})),
     ("reject", "reject", "registered", {}, "intake", {"reason": "duplicate of TS-1"},
      ("rejected", None, None, None, None, 0,
-      {"validity": "invalid", "validity_reason": "duplicate of TS-1", "due_at": None})),
+      {"validity": "invalid", "validity_reason": "duplicate of TS-1", "due_kind": "reply"})),
+    ("reply", "reply", "rejected", {}, "intake", {"method": "phone", "note": "told by phone"},
+     ("closed", None, None, None, None, 0,
+      {"validity": "invalid", "closed_at": T1, "due_at": None, "due_kind": None})),
     ("forward", "forward", "accepted", {}, "intake", {"department_id": "@qa"},
      ("forwarded", None, "@qa", None, None, 0, {"forwarded_at": T1})),
     ("forward_to_person", "forward", "accepted", {}, "manager",
      {"department_id": "@qa", "assignee_id": "@handler_qa"},
      ("in_progress", None, "@qa", None, "@handler_qa", 0, {"assigned_at": T1})),
     ("return", "return", "forwarded", {}, "head_qa", {"reason": "not ours: logistics"},
-     ("accepted", "@qa", None, None, None, 0, {"resolve_due": None, "due_at": None})),
+     ("accepted", "@qa", None, None, None, 0, {"resolve_due": None, "due_kind": "forward"})),
     ("assign", "assign", "forwarded", {}, "head_qa", {"assignee_id": "@handler_qa"},
      ("in_progress", "@qa", "@qa", None, "@handler_qa", 0, {"assigned_at": T1})),
     ("resolve", "resolve", "in_progress", {}, "handler_qa", RESOLUTION,
      ("resolved", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
       {"root_cause": "batch defect", "remedy": "exchange", "resolved_at": T1})),
-    ("resolve_on_the_spot", "resolve", "registered", {"kind": "consultation"}, "intake",
-     {"resolution": "explained the warranty terms"},
-     ("resolved", None, None, None, None, 0, {"answered_on_the_spot": True, "validity": "valid"})),
+    ("resolve_on_the_spot", "resolve", "registered", {}, "intake",
+     {**RESOLUTION, "remedy": "explanation", "resolution": "explained the warranty terms"},
+     ("callback", None, None, None, None, 0,
+      {"answered_on_the_spot": True, "validity": "valid", "due_kind": "callback"})),
     ("review_approve", "review_approve", "resolved", {}, "intake", {},
      ("callback", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {"reviewed_at": T1})),
     ("review_send_back", "review_send_back", "resolved", {}, "intake",
@@ -53,7 +57,13 @@ ACCEPTED = [
       {"callbacks_reached": 1, "last_satisfaction": "satisfied"})),
     ("callback_unsatisfied", "callback", "callback", {}, "intake", UNSATISFIED,
      ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 1,
-      {"reopen_count": 1, "callbacks_reached": 0})),
+      {"reopen_count": 1, "callbacks_reached": 0, "due_kind": "resolve"})),
+    ("callback_not_solved", "callback", "callback", {}, "intake", NOT_SOLVED,
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 1,
+      {"reopen_count": 1, "callbacks_reached": 0, "due_kind": "resolve"})),
+    ("callback_average", "callback", "callback", {}, "intake", AVERAGE,
+     ("callback", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"callbacks_reached": 1, "last_satisfaction": "average", "due_kind": "callback"})),
     ("close", "close", "callback_done", {}, "intake", {},
      ("closed", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
       {"closed_at": T1, "final_satisfaction": "satisfied", "due_at": None})),
@@ -63,7 +73,12 @@ ACCEPTED = [
      ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
       {"reopen_count": 1, "closed_at": None})),
     ("reopen_rejected", "reopen", "rejected", {}, "manager", {"reason": "wrongly rejected"},
-     ("accepted", None, None, None, None, 0, {"reopen_count": 1, "validity": "valid"})),
+     ("accepted", None, None, None, None, 0,
+      {"reopen_count": 1, "validity": "valid", "due_kind": "forward"})),
+    ("reopen_average_callback", "reopen", "callback", {}, "executive",
+     {"reason": "customer still unhappy"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"reopen_count": 1, "due_kind": "resolve"})),
     ("escalate", "escalate", "forwarded", {}, "head_qa", {"reason": "customer keeps calling"},
      ("forwarded", "@qa", "@qa", None, None, 1, {})),
     ("extend_request", "extend_request", "in_progress", {}, "handler_qa",
@@ -76,10 +91,21 @@ ACCEPTED = [
        "extension_requested_until": None})),
     ("urge", "urge", "in_progress", {}, "supervisor", {"note": "please hurry"},
      ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {})),
+    ("note", "note", "in_progress", {}, "handler_qa", {"note": "visit arranged for Friday"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {"due_kind": "resolve"})),
+    ("instruct", "instruct", "in_progress", {}, "executive", {"note": "refund at once"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {})),
 ]
 
 
 def start(desk, status, fields):
+    if status == "registered_no_category":
+        return desk.register(category=None)
+    if status in ("callback_average", "callback_not_solved"):
+        cid = desk.bring_to("callback", **fields)
+        desk.act(cid, "callback", "intake", **(AVERAGE if status == "callback_average"
+                                                else NOT_SOLVED))
+        return cid
     if status == "extension_pending":
         cid = desk.bring_to("in_progress", **fields)
         desk.act(cid, "extend_request", "handler_qa", reason="waiting for parts", new_due=NEW_DUE)
@@ -88,7 +114,7 @@ def start(desk, status, fields):
 
 
 @pytest.mark.parametrize("case", ACCEPTED, ids=[c[0] for c in ACCEPTED])
-def test_accepted_action_writes_one_exact_event(desk, case):
+def test_accepted_action_writes_one_exact_event(desk, executive, case):
     """An allowed action changes the complaint and writes exactly one event describing it."""
     _, action, status, fields, username, inputs, expected = case
     to_status, from_dept, to_dept, from_assignee, to_assignee, level, extra = expected
@@ -119,7 +145,7 @@ def test_accepted_action_writes_one_exact_event(desk, case):
 
 def test_action_names_in_table_cover_every_workflow_action():
     """The accepted-action table above exercises every action of the transition table."""
-    from rules.workflow import ACTIONS
+    from rules import ACTIONS
 
     assert {c[1] for c in ACCEPTED} == set(ACTIONS)
 
@@ -154,14 +180,14 @@ def test_register_writes_one_register_event(desk):
             for e in events] == [("register", desk.staff("intake").id, None, "registered", T1)]
 
 
-def test_register_refused_for_supervisor_writes_nothing(desk):
-    """A supervisor may not register; no complaint, event or number is consumed."""
+def test_register_refused_writes_nothing(desk):
+    """A refused registration consumes no complaint, event or number."""
     from models import ComplaintEvent, NumberCounter
     from services.complaints import register
 
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(MissingInput):
         register({"customer_name": "x", "customer_phone": "13800138000", "title": "t"},
-                 desk.staff("supervisor"), now=T1)
+                 desk.staff("intake"), now=T1)  # no description
     assert desk.count(Complaint) == desk.count(ComplaintEvent) == desk.count(NumberCounter) == 0
     assert desk.register(now=T1) and desk.row(1)["number"] == "TS-20261123-0001"
 
@@ -194,7 +220,18 @@ REFUSED = [
      {"reason": "x", "new_due": NEW_DUE}, TransitionNotAllowed),
     ("extend_decide_resolved", "resolved", "head_qa", "extend_decide", {"approve": True},
      TransitionNotAllowed),
-    ("urge_rejected", "rejected", "supervisor", "urge", {"note": "x"}, TransitionNotAllowed),
+    ("urge_closed", "closed", "supervisor", "urge", {"note": "x"}, TransitionNotAllowed),
+    ("reply_registered", "registered", "intake", "reply", {"method": "phone", "note": "x"},
+     TransitionNotAllowed),
+    ("note_resolved", "resolved", "handler_qa", "note", {"note": "x"}, TransitionNotAllowed),
+    ("reopen_in_department", "forwarded", "manager", "reopen", {"reason": "x"},
+     TransitionNotAllowed),
+    ("reply_by_head", "rejected", "supervisor", "reply", {"method": "phone", "note": "x"},
+     PermissionDenied),
+    ("note_by_supervisor", "in_progress", "supervisor", "note", {"note": "x"},
+     PermissionDenied),
+    ("instruct_by_manager", "in_progress", "manager", "instruct", {"note": "x"},
+     PermissionDenied),
     # wrong role
     ("accept_by_supervisor", "registered", "supervisor", "accept", {}, PermissionDenied),
     ("reject_by_supervisor", "registered", "supervisor", "reject", {"reason": "x"},
@@ -282,14 +319,34 @@ REFUSED = [
      {"reason": "x", "new_due": datetime(2026, 12, 24, 18, 0)}, TransitionNotAllowed),
     ("extend_decide_none_pending", "in_progress", "head_qa", "extend_decide", {"approve": True},
      TransitionNotAllowed),
-    ("resolve_complaint_on_the_spot", "registered", "intake", "resolve",
-     {"resolution": "x"}, TransitionNotAllowed),
+    ("resolve_on_the_spot_without_result", "registered", "intake", "resolve",
+     {"resolution": "x"}, MissingInput),
+    ("accept_without_category", "registered_no_category", "intake", "accept", {},
+     TransitionNotAllowed),
+    ("close_after_average_callback", "callback_average", "intake", "close", {},
+     TransitionNotAllowed),
+    ("close_after_not_solved_is_impossible", "callback_not_solved", "intake", "close", {},
+     TransitionNotAllowed),
+    ("forward_to_unstaffed_department", "accepted", "intake", "forward",
+     {"department_id": "@empty_dept"}, InvalidInput),
     ("unknown_action", "in_progress", "admin", "delete", {}, InvalidInput),
 ]
 
 
+@pytest.fixture
+def empty_dept(desk):
+    """An active department with nobody in it who could take a complaint."""
+    from models import Department
+
+    dept = Department(code="EMPTY", name="空部门", active=True)
+    db.session.add(dept)
+    db.session.commit()
+    desk.org.empty_dept = dept.id
+    return dept.id
+
+
 @pytest.mark.parametrize("case", REFUSED, ids=[c[0] for c in REFUSED])
-def test_refused_action_changes_nothing(desk, case):
+def test_refused_action_changes_nothing(desk, empty_dept, case):
     """A refused action raises its RuleError; complaint, events and callbacks stay as they were."""
     _, status, username, action, inputs, error = case
     cid = start(desk, status, {})

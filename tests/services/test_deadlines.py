@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
-from service_helpers import RESOLUTION, SATISFIED, T0, UNSATISFIED
 
 from models import CalendarDay, SlaPolicy, db
 from rules.errors import TransitionNotAllowed
+from tests.factories import NOT_REACHED, RESOLUTION, SATISFIED, T0, UNSATISFIED
 
 # T0 is Monday 2026-11-23 09:00. Seven working days after it end on Wednesday 2026-12-02,
 # five on Monday 2026-11-30 (the weekend 11-28/29 is not a working day).
@@ -26,10 +26,34 @@ def test_accept_deadline_set_at_registration(desk):
     assert row["resolve_due"] is None and row["callback_due"] is None
 
 
-def test_accept_clears_the_current_deadline(desk):
-    """Once accepted, nothing is due until the complaint is forwarded."""
-    cid = desk.bring_to("accepted")
-    assert desk.row(cid)["due_at"] is None
+def test_accept_starts_the_forward_window_of_receipt(desk):
+    """Accepted: forward within the same 24 h window of receipt (not 24 h from accepting)."""
+    received = T0 - timedelta(hours=5)
+    cid = desk.register(now=T0, received_at=received)
+    desk.act(cid, "accept", "intake", T0 + timedelta(hours=2))
+    row = desk.row(cid)
+    assert (row["due_kind"], row["due_at"]) == ("forward", received + timedelta(hours=24))
+    assert row["forward_due"] == row["due_at"] and row["overdue_since"] is None
+
+
+def test_accepted_after_the_window_counts_as_missed_at_once(desk):
+    """Accepted 30 h after receipt: the forward window is already missed (no new chance)."""
+    cid = desk.register(now=T0)
+    at = T0 + timedelta(hours=30)
+    desk.act(cid, "accept", "intake", at)
+    row = desk.row(cid)
+    assert row["due_at"] == T0 + timedelta(hours=24)
+    assert row["overdue_since"] == at and row["was_overdue"] is True
+
+
+def test_return_restarts_the_forward_window_from_now(desk):
+    """Returned by the department: customer service has 24 h from the return to forward."""
+    cid = desk.bring_to("forwarded")
+    at = T0 + timedelta(days=3)
+    desk.act(cid, "return", "head_qa", at, reason="not ours")
+    row = desk.row(cid)
+    assert (row["status"], row["due_kind"], row["due_at"]) == (
+        "accepted", "forward", at + timedelta(hours=24))
 
 
 def test_resolve_deadline_set_by_forward(desk):
@@ -58,12 +82,100 @@ def test_resolve_deadline_into_a_year_without_statutory_data(desk):
     assert desk.row(cid)["resolve_due"] == datetime(2027, 1, 6, 23, 59, 59)
 
 
-def test_callback_deadline_set_by_resolve(desk):
-    """Resolving sets callback due = end of the 5th working day after the resolution."""
+def test_resolve_starts_the_review_clock(desk):
+    """Resolved: customer service reviews the result within one working day."""
     cid = desk.bring_to("in_progress")
-    desk.act(cid, "resolve", "handler_qa", T0, **RESOLUTION)
+    friday = datetime(2026, 11, 27, 16, 0)
+    desk.act(cid, "resolve", "handler_qa", friday, **RESOLUTION)
+    row = desk.row(cid)
+    # The weekend does not count: Monday 11-30 is the next working day.
+    assert (row["due_kind"], row["due_at"]) == ("review", datetime(2026, 11, 30, 23, 59, 59))
+
+
+def test_review_approval_starts_first_callback_and_follow_up_month(desk):
+    """Approved: first callback within 5 working days of the resolution, all within a month."""
+    cid = desk.bring_to("resolved")
+    desk.act(cid, "review_approve", "intake", T0 + timedelta(hours=3))
     row = desk.row(cid)
     assert row["callback_due"] == row["due_at"] == FIVE_WD
+    assert row["due_kind"] == "callback"
+    assert row["followup_until"] == T0 + timedelta(days=30)
+
+
+def test_second_callback_is_due_five_working_days_after_the_first(desk):
+    """Product quality needs two callbacks: the second is due 5 working days after the first."""
+    cid = desk.bring_to("callback", category="product_quality")
+    first = datetime(2026, 11, 25, 10, 0)  # Wednesday
+    desk.act(cid, "callback", "intake", first, **SATISFIED)
+    row = desk.row(cid)
+    # Thu, Fri, Mon, Tue, Wed → Wednesday 12-02.
+    assert (row["due_kind"], row["due_at"]) == ("callback", datetime(2026, 12, 2, 23, 59, 59))
+    assert row["callbacks_reached"] == 1
+
+
+def test_follow_up_month_caps_the_callback_deadline(desk):
+    """A callback due after the one-month limit: the limit is what is due."""
+    cid = desk.bring_to("callback", category="product_quality")
+    late = T0 + timedelta(days=28)
+    desk.act(cid, "callback", "intake", late, **SATISFIED)
+    row = desk.row(cid)
+    assert (row["due_kind"], row["due_at"]) == ("followup", T0 + timedelta(days=30))
+
+
+def test_enough_callbacks_leave_one_working_day_to_close(desk):
+    """All required callbacks satisfied: closing is due by the end of the next working day."""
+    cid = desk.bring_to("callback")
+    friday = datetime(2026, 11, 27, 10, 0)
+    desk.act(cid, "callback", "intake", friday, **SATISFIED)
+    assert desk.row(cid)["due_at"] == datetime(2026, 11, 30, 23, 59, 59)
+
+
+def test_unreached_callback_keeps_the_deadline(desk):
+    """A call that did not reach the customer changes no deadline and counts nothing."""
+    cid = desk.bring_to("callback")
+    before = desk.row(cid)
+    desk.act(cid, "callback", "intake", T0 + timedelta(hours=5), **NOT_REACHED)
+    row = desk.row(cid)
+    assert (row["due_at"], row["due_kind"], row["callbacks_reached"]) == (
+        before["due_at"], "callback", 0)
+
+
+def test_rejection_gives_one_working_day_to_tell_the_customer(desk):
+    """Rejected on the eve of National Day: tell the customer by 10-08 (the next working day)."""
+    eve = datetime(2026, 9, 30, 10, 0)
+    cid = desk.register(now=eve, received_at=eve)
+    desk.act(cid, "reject", "intake", eve, reason="not our product")
+    row = desk.row(cid)
+    assert (row["status"], row["due_kind"], row["due_at"]) == (
+        "rejected", "reply", datetime(2026, 10, 8, 23, 59, 59))
+    desk.act(cid, "reply", "intake", eve + timedelta(days=8), method="phone", note="told")
+    row = desk.row(cid)
+    assert (row["status"], row["validity"], row["due_at"], row["due_kind"]) == (
+        "closed", "invalid", None, None)
+
+
+def test_review_and_callback_clocks_cross_national_day(desk):
+    """Resolved 09-30: review due 10-08; approved then, first callback due 10-13."""
+    eve = datetime(2026, 9, 30, 10, 0)
+    cid = desk.bring_to("in_progress", now=eve, received_at=eve)
+    desk.act(cid, "resolve", "handler_qa", eve, **RESOLUTION)
+    assert desk.row(cid)["due_at"] == datetime(2026, 10, 8, 23, 59, 59)
+    desk.act(cid, "review_approve", "intake", datetime(2026, 10, 8, 9, 0))
+    # 10-08, 10-09, 10-10 (a make-up Saturday), 10-12, 10-13.
+    assert desk.row(cid)["due_at"] == datetime(2026, 10, 13, 23, 59, 59)
+
+
+def test_extension_request_waits_one_working_day_for_the_approver(desk):
+    """Asked for on Friday: the head decides by Monday's end; then the resolve clock again."""
+    cid = desk.bring_to("in_progress")
+    friday = datetime(2026, 11, 27, 11, 0)
+    desk.act(cid, "extend_request", "handler_qa", friday, reason="parts",
+             new_due=datetime(2026, 12, 9, 18, 0))
+    row = desk.row(cid)
+    assert (row["due_kind"], row["due_at"]) == ("extension", datetime(2026, 11, 30, 23, 59, 59))
+    desk.act(cid, "extend_decide", "head_qa", friday, approve=False)
+    row = desk.row(cid)
+    assert (row["due_kind"], row["due_at"], row["extension_due"]) == ("resolve", SEVEN_WD, None)
 
 
 def test_company_override_moves_the_deadline(desk):
@@ -105,7 +217,9 @@ def test_extension_approval_moves_the_deadline(desk):
     cid = desk.bring_to("in_progress")
     wanted = datetime(2026, 12, 9, 18, 0)
     desk.act(cid, "extend_request", "handler_qa", T0, reason="parts", new_due=wanted)
-    assert desk.row(cid)["due_at"] == SEVEN_WD  # nothing moves before the decision
+    row = desk.row(cid)
+    assert row["resolve_due"] == SEVEN_WD  # the resolve deadline moves only on approval
+    assert row["due_kind"] == "extension"  # meanwhile the approver's day is what is due
     desk.act(cid, "extend_decide", "head_qa", T0, approve=True)
     row = desk.row(cid)
     assert (row["resolve_due"], row["due_at"], row["extension_count"]) == (wanted, wanted, 1)

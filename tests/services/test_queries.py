@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from models import CallbackRecord, Complaint, Staff, db
-from rules import Actor, Role, Status, can_see
+from rules import Actor, Role, Status, can_see, escalated_to
 from rules.calendar import BusinessCalendar
 from rules.deadlines import is_due_soon, is_overdue
 from services import queries
@@ -52,17 +52,58 @@ def test_scope_clause_equals_rules_can_see_for_every_combination(ctx):
     depts = [None, org.qa, org.log, org.cs]
     people = [None, org.users["handler_qa"], org.users["handler_qa2"], org.users["handler_log"],
               org.users["head_qa"]]
+    authors = [None, org.users["handler_qa"], org.users["head_log"]]
     expected_rows = {}
-    for dept, person in itertools.product(depts, people):
-        expected_rows[add(department_id=dept, assignee_id=person)] = (dept, person)
+    for dept, person, author in itertools.product(depts, people, authors):
+        expected_rows[add(department_id=dept, assignee_id=person, registered_by_id=author)] = (
+            dept, person, author)
     actor_ids = [*org.users.values(), 9999]
     for role, dept, actor_id in itertools.product(Role.ALL, depts, actor_ids):
         actor = Actor(id=actor_id, role=role, department_id=dept)
-        want = {cid for cid, (d, p) in expected_rows.items() if can_see(actor, d, p)}
+        want = {cid for cid, (d, p, a) in expected_rows.items() if can_see(actor, d, p, a)}
         got = ids(queries.complaint_scope(select(Complaint.id), actor))
         assert got == want, (role, dept, actor_id)
     unknown = Actor(id=1, role="visitor", department_id=org.qa)
     assert ids(queries.complaint_scope(select(Complaint.id), unknown)) == set()
+
+
+def test_escalated_clause_equals_rules_escalated_to_for_every_combination(ctx):
+    """"Escalated to me" in SQL selects exactly what rules.escalated_to says, for every role,
+    department, level, severity and status."""
+    org = ctx
+    rows = {}
+    for status, level, dept, severity in itertools.product(
+            Status.ALL, range(4), [None, org.qa, org.log], ("normal", "critical")):
+        cid = add(status=status, escalation_level=level, department_id=dept, severity=severity)
+        rows[cid] = (status, level, dept, severity)
+    for role, dept in itertools.product(Role.ALL, [None, org.qa, org.log]):
+        actor = Actor(id=1, role=role, department_id=dept)
+        want = {cid for cid, (st, lv, d, sev) in rows.items()
+                if escalated_to(actor, st, lv, d, sev)}
+        got = ids(select(Complaint.id).where(queries.escalated_clause(actor)))
+        assert got == want, (role, dept)
+
+
+def test_escalation_owners_per_level(ctx):
+    """Level 1 → the department's head, 2 → the managers, 3 → senior management; critical
+    complaints are with the managers and senior management from the start."""
+    org = ctx
+    head = Actor(id=1, role=Role.DEPT_HEAD, department_id=org.qa)
+    manager = Actor(id=2, role=Role.MANAGER, department_id=org.cs)
+    boss = Actor(id=3, role=Role.EXECUTIVE)
+    level1 = add(status="in_progress", escalation_level=1, department_id=org.qa)
+    level1_cs = add(status="accepted", escalation_level=1)
+    level2 = add(status="in_progress", escalation_level=2, department_id=org.qa)
+    level3 = add(status="in_progress", escalation_level=3, department_id=org.qa)
+    critical = add(status="registered", escalation_level=2, severity="critical")
+    add(status="closed", escalation_level=3, department_id=org.qa)
+
+    def mine(actor):
+        return ids(select(Complaint.id).where(queries.escalated_clause(actor)))
+
+    assert mine(head) == {level1}
+    assert mine(manager) == {level1_cs, level2, critical}
+    assert mine(boss) == {level3, critical}
 
 
 def test_scope_applies_to_a_legacy_query_too(ctx):
@@ -76,11 +117,16 @@ def test_scope_applies_to_a_legacy_query_too(ctx):
 
 
 def test_queue_of_customer_service_is_the_front_and_back_of_the_loop(ctx):
-    """The clerk's queue holds registered, accepted, resolved and callback complaints only."""
+    """The clerk's queue: registered, accepted, rejected (tell the customer), resolved and
+    callback complaints; a department's: what is with the department."""
     by_status = {status: add(status=status) for status in Status.ALL}
     clerk = Actor(id=1, role=Role.INTAKE)
     got = ids(select(Complaint.id).where(queries.queue_clause(clerk)))
-    assert got == {by_status[s] for s in ("registered", "accepted", "resolved", "callback")}
+    assert got == {by_status[s] for s in ("registered", "accepted", "rejected", "resolved",
+                                           "callback")}
+    head = Actor(id=1, role=Role.DEPT_HEAD, department_id=1)
+    got = ids(select(Complaint.id).where(queries.queue_clause(head)))
+    assert got == {by_status[s] for s in ("forwarded", "in_progress")}
     manager = Actor(id=1, role=Role.MANAGER)
     got = ids(select(Complaint.id).where(queries.queue_clause(manager)))
     assert got == {by_status[s] for s in Status.OPEN}
@@ -216,6 +262,7 @@ def test_timeline_merges_events_and_callbacks_in_time_order(ctx):
     intake = db.session.get(Staff, org.users["intake"])
     db.session.commit()
     c = register({"customer_name": "张三", "customer_phone": "13800138000", "title": "x",
+                  "description": "d",
                   "category": "service"}, intake, now=NOW)
     t = NOW
     for action, inputs in [("accept", {}), ("forward", {"department_id": org.qa})]:

@@ -13,6 +13,7 @@ def test_full_lifecycle(app, org):
     with app.app_context():
         intake = db.session.get(Staff, org.users["intake"])
         c = register({"customer_name": "张三", "customer_phone": "+86 138-0013-8000",
+                      "description": "冷藏室不制冷",
                       "title": "冰箱不制冷", "category": "product_quality"}, intake,
                      now=datetime(2026, 9, 29, 9))
         assert c.number == "TS-20260929-0001"

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
-from service_helpers import T0, T1
 from sqlalchemy import create_engine, select, text
 
-from models import Complaint, ComplaintEvent, db
-from services.sweep import SWEEP_BATCH, sweep
+from models import AccountabilityRecord, Complaint, ComplaintEvent, db
+from services.sweep import NOTES, SWEEP_BATCH, sweep
+from tests.factories import T0, T1
 
 KIND = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
 
-# After every deadline of a complaint walked at T0 (accept T0+24 h, callback 2026-11-30,
-# resolve 2026-12-02, end of day).
+# After every deadline of a complaint walked at T0 (accept and forward T0+24 h, reply and
+# review 11-24, callback 2026-11-30, resolve 2026-12-02, end of day; follow-up 12-23).
 LATE = datetime(2026, 12, 10, 8, 0)
-DEADLINE_BOUND = ("registered", "forwarded", "in_progress", "resolved", "callback")
-NO_DEADLINE = ("accepted", "rejected", "closed")
+DEADLINE_BOUND = ("registered", "accepted", "rejected", "forwarded", "in_progress", "resolved",
+                  "callback")
+NO_DEADLINE = ("closed", "closed_invalid")
+CLOCKS = {"registered": "accept", "accepted": "forward", "rejected": "reply",
+          "forwarded": "resolve", "in_progress": "resolve", "resolved": "review",
+          "callback": "callback"}
 
 
 def all_rows():
@@ -41,7 +45,7 @@ def test_marks_each_missed_deadline_once_and_escalates(desk):
 
     result = sweep(LATE)
 
-    assert result.marked == 5
+    assert result.marked == len(DEADLINE_BOUND)
     assert result.by_status == dict.fromkeys(DEADLINE_BOUND, 1)
     db.session.expire_all()
     for status in DEADLINE_BOUND:
@@ -57,10 +61,59 @@ def test_marks_each_missed_deadline_once_and_escalates(desk):
         assert (event.from_department_id, event.to_department_id) == (old["department_id"],) * 2
         assert (event.from_assignee_id, event.to_assignee_id) == (old["assignee_id"],) * 2
         assert event.escalation_level == row["escalation_level"]
-        assert "deadline missed" in event.note
+        assert event.note == NOTES[CLOCKS[status]]
+        (record,) = records(ids[status])
+        assert (record.clock, record.due_at, record.at, record.status) == (
+            CLOCKS[status], old["due_at"], LATE, status)
+        assert record.escalation_level == row["escalation_level"]
     for status in NO_DEADLINE:
         assert desk.row(ids[status]) == before[status]
-    assert len(overdue_events()) == 5
+    assert len(overdue_events()) == len(DEADLINE_BOUND)
+
+
+def records(cid):
+    return db.session.scalars(select(AccountabilityRecord).where(
+        AccountabilityRecord.complaint_id == cid).order_by(AccountabilityRecord.id)).all()
+
+
+def test_accountability_names_who_was_responsible_then(desk):
+    """Customer service's clocks → the CS department; the resolve clock → the department and
+    its assignee (its head while nobody is assigned); the extension decision → the head."""
+    from models import Department
+
+    db.session.get(Department, desk.org.qa).head_id = desk.org.users["head_qa"]
+    db.session.commit()
+    registered = desk.bring_to("registered")
+    forwarded = desk.bring_to("forwarded")
+    assigned = desk.bring_to("in_progress")
+    asked = desk.bring_to("in_progress")
+    desk.act(asked, "extend_request", "handler_qa", T1, reason="parts",
+             new_due=datetime(2026, 12, 20, 18, 0))
+    sweep(LATE)
+    got = {cid: [(r.clock, r.department_id, r.person_id) for r in records(cid)]
+           for cid in (registered, forwarded, assigned, asked)}
+    users, org = desk.org.users, desk.org
+    assert got == {
+        registered: [("accept", org.cs, None)],
+        forwarded: [("resolve", org.qa, users["head_qa"])],
+        assigned: [("resolve", org.qa, users["handler_qa"])],
+        asked: [("extension", org.qa, users["head_qa"])],
+    }
+
+
+def test_accountability_records_are_append_only(desk):
+    """The database refuses to change or delete an accountability record."""
+    from sqlalchemy.exc import DatabaseError
+
+    cid = desk.bring_to("registered")
+    sweep(LATE)
+    (record,) = records(cid)
+    for statement in ("UPDATE accountability_record SET person_id = NULL",
+                      "DELETE FROM accountability_record"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    assert len(records(cid)) == 1
 
 
 def test_nothing_marked_before_the_deadline(desk):
@@ -109,7 +162,7 @@ def test_second_run_changes_nothing(desk):
     """Idempotent: a second sweep at the same or a later time changes no row and writes no event."""
     for status in DEADLINE_BOUND + NO_DEADLINE:
         desk.bring_to(status)
-    assert sweep(LATE).marked == 5
+    assert sweep(LATE).marked == len(DEADLINE_BOUND)
     db.session.expire_all()
     rows, events = all_rows(), desk.count(ComplaintEvent)
     assert (sweep(LATE).marked, sweep(datetime(2027, 3, 1)).marked) == (0, 0)
@@ -150,18 +203,18 @@ def test_unsatisfied_callback_sets_a_fresh_deadline_that_sweep_watches(desk):
 
 
 def test_deadline_already_past_when_set_is_recorded_without_second_escalation(desk):
-    """Sent back after its resolve deadline was escalated: recorded as late, not escalated twice."""
-    cid = desk.bring_to("in_progress")
-    assert sweep(datetime(2026, 12, 3, 8, 0)).marked == 1  # resolve deadline missed: level 1
-    later = datetime(2026, 12, 4, 9, 0)
-    desk.act(cid, "resolve", "handler_qa", later, root_cause="x", responsibility="company",
-             remedy="repair", resolution="repaired")
-    desk.act(cid, "review_send_back", "intake", later, reason="not repaired")
+    """Accepted after its accept deadline was escalated, with the forward window of receipt
+    already gone too: recorded as late at once, not escalated a second time."""
+    cid = desk.register(now=T0)
+    assert sweep(datetime(2026, 11, 24, 10, 0)).marked == 1  # accept missed: level 1
+    later = datetime(2026, 11, 24, 11, 0)
+    desk.act(cid, "accept", "intake", later)
     row = desk.row(cid)
-    assert row["due_at"] == datetime(2026, 12, 2, 23, 59, 59)
+    assert (row["due_kind"], row["due_at"]) == ("forward", T0 + timedelta(hours=24))
     assert (row["overdue_since"], row["was_overdue"]) == (later, True)
     assert sweep(LATE).marked == 0
     assert desk.row(cid)["escalation_level"] == 1
+    assert len(records(cid)) == 1
 
 
 def test_extension_approved_after_its_date_counts_as_missed(desk):

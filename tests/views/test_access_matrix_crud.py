@@ -34,12 +34,14 @@ from services.auth import create_user
 from services.complaints import perform, register
 from tests.conftest import PASSWORD, AuthActions, csrf_token
 
-ALL = ("admin", "intake", "dept_head", "handler", "supervisor", "manager")
-CONFIG_READERS = ("admin", "intake", "manager", "supervisor")
+ALL = ("admin", "intake", "dept_head", "handler", "supervisor", "manager", "executive")
+# Senior management reads everything (DESIGN.md "Who uses it"), the configuration included.
+CONFIG_READERS = ("admin", "intake", "manager", "supervisor", "executive")
 PRINCIPALS = {  # name → (username to log in as, role); None: anonymous
     "admin": ("admin", "admin"), "intake": ("intake", "intake"),
     "dept_head": ("head_qa", "dept_head"), "handler": ("handler_qa", "handler"),
     "supervisor": ("supervisor", "supervisor"), "manager": ("manager", "manager"),
+    "executive": ("executive", "executive"),
     "anonymous": (None, None), "deactivated": ("gone_admin", "admin"),
 }
 
@@ -73,7 +75,8 @@ def _screens(rows):
                   "department": str(a["log"]), "active": "y", "locale": ""},
             marker="Handler Log", extra_ops=("password_get", "password_post")),
         "sla_policy": Screen(
-            "sla_policy", SlaPolicy, ("admin", "manager", "supervisor"), ("admin",), ("admin",),
+            "sla_policy", SlaPolicy, ("admin", "manager", "supervisor", "executive"), ("admin",),
+            ("admin",),
             create={"name": "New policy", "kind": "", "category_code": "", "severity": "major",
                     "accept_hours": "8", "resolve_days": "3", "callback_days": "2",
                     "callbacks_required": "1", "active": "y"},
@@ -126,7 +129,8 @@ def _seed(app, org):
         staff = {n: db.session.get(Staff, i) for n, i in org.users.items()}
         intake = staff["intake"]
         c = register({"customer_name": "Matrix customer", "customer_phone": "13800138000",
-                      "title": "Matrix title"}, intake)
+                      "title": "Matrix title", "description": "Matrix description",
+                      "category": "service"}, intake)
         perform(c.id, "accept", intake)
         perform(c.id, "forward", intake, {"department_id": org.qa,
                                           "assignee_id": org.users["handler_qa"]})
@@ -273,10 +277,10 @@ def _check_success(app, screen, op, r, ids, before, after):
 @pytest.mark.parametrize("principal", list(PRINCIPALS))
 @pytest.mark.parametrize("endpoint", ["department", "staff", "callback_record", "sla_policy",
                                       "calendar_day", "category", "complaint_event"])
-def test_access_matrix(app, org, client, endpoint, principal):
+def test_access_matrix(app, wide_org, client, endpoint, principal):
     """Each operation of this screen, for this principal: allowed ones succeed and do their
     work; denied ones answer 403 / login redirect / 404 and change no row."""
-    rows = _seed(app, org)
+    rows = _seed(app, wide_org)
     screens = _screens(rows)
     screen = screens[endpoint]
     ids = rows[endpoint]

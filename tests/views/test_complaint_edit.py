@@ -43,7 +43,7 @@ def test_registration_form_creates_a_numbered_complaint_with_its_deadline(app, o
     with app.app_context():
         category = db.session.scalar(select(Category.id).filter_by(code="delivery"))
     data.update(customer_name="李四", customer_phone="139 0013 9000", title="快递延误",
-                category_id=str(category), severity="critical")
+                description="五天未送达", category_id=str(category), severity="critical")
     page = client.post(f"{LIST}new/", data=data, follow_redirects=True)
     with app.app_context():
         c = db.session.scalar(select(Complaint))
@@ -59,7 +59,8 @@ def test_registration_refused_by_the_rules_says_why_and_saves_nothing(app, org):
     """No phone and no e-mail: the rules' message, the form again, no complaint."""
     client = login(app, "intake")
     data = _form(text(client.get(f"{LIST}new/")))
-    data.update(customer_name="李四", customer_phone="", customer_email="", title="x")
+    data.update(customer_name="李四", customer_phone="", customer_email="", title="x",
+                description="y")
     page = client.post(f"{LIST}new/", data=data)
     assert page.status_code == 200
     assert "phone or e-mail" in flashes(text(page))
@@ -71,7 +72,8 @@ def _complaint(app, org):
     with app.app_context():
         return make_complaint(status="in_progress", department_id=org.qa,
                               assignee_id=org.users["handler_qa"], due_at=NOW + timedelta(days=2),
-                              title="Old title", customer_name="王五")
+                              title="Old title", customer_name="王五",
+                              description="冷藏室不制冷")
 
 
 def test_edit_writes_the_change_and_one_audit_event(app, org):

@@ -62,13 +62,14 @@ def short(nums):
 
 QUEUES = {
     # due order: 3 (−2 h), 6 (+3 h), 1 (+5 h), 4 (+30 h), 7 (+4 d), 5 (+6 d), then no deadline
-    "intake": "172",
-    "manager": "3614752",
-    "supervisor": "3614752",
-    "admin": "3614752",
-    "head_qa": "345",
+    # (2, 9 by id). A rejected complaint (9) is open: customer service tells the customer.
+    "intake": "1729",
+    "manager": "36147529",
+    "supervisor": "36147529",
+    "admin": "36147529",
+    "head_qa": "345",  # in the department (forwarded, in progress) only
     "handler_qa": "4",
-    "head_log": "67",
+    "head_log": "6",
 }
 
 
@@ -92,7 +93,7 @@ def test_all_tab_shows_everything_in_scope_newest_first(app, org, rows, user):
 
 FILTERS = [
     ("flt0_status_equals=in_progress", "654"),
-    ("flt0_status_equals=open", "7654321"),
+    ("flt0_status_equals=open", "97654321"),
     ("flt0_department_equals={qa}", "8543"),
     ("flt0_assignee_equals={handler_qa}", "84"),
     ("flt0_category_equals={delivery}", "7"),
@@ -201,7 +202,7 @@ def _fill(app, org, n):
         for i in range(n):
             dept = Department(code=f"D{i}", name=f"Dept {i}", active=True)
             db.session.add(dept)
-            db.session.flush()
+            db.session.commit()  # create_user writes in its own transaction
             person = create_user(f"h{i}", f"Handler {i}", "handler", "test-pass-123",
                                  department_id=dept.id)
             make_complaint(status="in_progress", department_id=dept.id, assignee_id=person.id,
@@ -235,7 +236,7 @@ def test_queries_per_list_page_do_not_grow_with_the_rows(app, org, user):
         for i in range(5, 60):
             dept = Department(code=f"E{i}", name=f"Extra {i}", active=True)
             db.session.add(dept)
-            db.session.flush()
+            db.session.commit()  # create_user writes in its own transaction
             person = create_user(f"e{i}", f"Extra {i}", "handler", "test-pass-123",
                                  department_id=dept.id)
             make_complaint(status="in_progress", department_id=dept.id, assignee_id=person.id,

@@ -113,7 +113,7 @@ def _started(app, org, status="in_progress", **fields):
     with app.app_context():
         values = {"department_id": org.qa, "assignee_id": org.users["handler_qa"],
                   "due_at": NOW + timedelta(days=3)}
-        if status in ("registered", "accepted"):
+        if status in ("registered", "accepted", "rejected"):
             values = {"department_id": None, "assignee_id": None,
                       "due_at": NOW + timedelta(hours=5) if status == "registered" else None}
         values.update(fields)
@@ -138,13 +138,27 @@ ACTIONS = [
      "in_progress", "Record callback: done"),
     ("accepted", "intake", "forward",
      {"department_id": "{qa}", "assignee_id": "{handler_qa}"}, "in_progress", "Forward: done"),
+    # Issue 7: the customer told why the complaint is invalid; a progress note; answered on
+    # the spot; a rejected complaint reopened; an instruction from senior management.
+    ("rejected", "intake", "reply", {"method": "phone", "note": "已告知重复投诉"}, "closed",
+     "Reply to customer (invalid): done"),
+    ("in_progress", "handler_qa", "note", {"note": "已联系厂家"}, "in_progress",
+     "Progress note: done"),
+    ("registered", "intake", "resolve",
+     {"root_cause": "使用不当", "responsibility": "customer", "remedy": "explanation",
+      "resolution": "电话中已说明使用方法"}, "callback", "Status: Awaiting callback"),
+    ("rejected", "manager", "reopen", {"reason": "复核为有效投诉"}, "accepted", "Reopen: done"),
+    ("in_progress", "executive", "instruct", {"note": "三日内给客户答复"}, "in_progress",
+     "Instruction: done"),
 ]
 
 
 @pytest.mark.parametrize("start, user, action, data, expected, message", ACTIONS,
                          ids=[f"{a[2]}-{a[1]}" for a in ACTIONS])
-def test_each_action_through_its_form(app, org, start, user, action, data, expected, message):
+def test_each_action_through_its_form(app, wide_org, start, user, action, data, expected,
+                                      message):
     """The action's form changes the status as the rules say, writes its event, flashes."""
+    org = wide_org
     cid = _started(app, org, start)
     fill = {k: v.format(qa=org.qa, handler_qa=org.users["handler_qa"]) for k, v in data.items()}
     page = act(login(app, user), cid, action, **fill)
@@ -168,6 +182,29 @@ def test_extension_decided_by_the_department_head(app, org):
         c = db.session.get(Complaint, cid)
         assert c.resolve_due.isoformat() == "2026-12-10T18:00:00"
         assert c.extension_requested_by_id is None and c.extension_count == 1
+
+
+def test_accept_without_a_category_is_refused_with_the_reason(app, org):
+    """A complaint without a category cannot be accepted: no button, and the rules' reason."""
+    cid = _started(app, org, "registered", category_id=None)
+    client = login(app, "intake")
+    html = text(client.get(f"{LIST}details/?id={cid}"))
+    assert "/act/accept/" not in html
+    with app.app_context():
+        before = snapshot()
+    data = {"csrf_token": token(client), "version": "1"}
+    page = client.post(act_url(cid, "accept"), data=data, follow_redirects=True)
+    assert "Choose the complaint&#39;s category before accepting it." in flashes(text(page))
+    with app.app_context():
+        assert snapshot() == before
+
+
+def test_answered_on_the_spot_uses_the_result_form(app, org):
+    """Customer service resolving a registered complaint sees the department's result form."""
+    cid = _started(app, org, "registered")
+    html = text(login(app, "intake").get(act_url(cid, "resolve")))
+    for name in ("root_cause", "responsibility", "remedy", "compensation_amount", "resolution"):
+        assert f'name="{name}"' in html, name
 
 
 def test_refused_action_shows_the_rules_reason_and_changes_nothing(app, org):
@@ -255,14 +292,16 @@ def test_a_form_without_version_counts_as_stale(app, org):
         assert snapshot() == before
 
 
-def test_detail_page_offers_exactly_the_allowed_actions(app, org):
+def test_detail_page_offers_exactly_the_allowed_actions(app, wide_org):
     """The buttons are those rules.allowed_actions returns for this user now."""
-    cid = _started(app, org, "in_progress")
+    cid = _started(app, wide_org, "in_progress")
     expected = {
-        "handler_qa": {"resolve", "extend_request"},
-        "head_qa": {"return", "assign", "resolve", "escalate", "extend_request"},
+        "handler_qa": {"resolve", "extend_request", "note"},
+        "head_qa": {"return", "assign", "resolve", "escalate", "extend_request", "note"},
         "supervisor": {"urge"},
         "intake": {"escalate"},
+        "manager": {"assign", "force_close", "escalate", "urge"},
+        "executive": {"urge", "instruct"},
     }
     import re
 

@@ -33,7 +33,8 @@ def seed_complaint(app, org, dept="qa", handler="handler_qa", text="Kettle", pho
 
         intake, head = user("intake"), user(f"head_{dept}")
         c = register({"customer_name": f"Customer {text}", "customer_phone": phone,
-                      "title": f"Title {text}", "category": "service"}, intake)
+                      "title": f"Title {text}", "description": f"Description {text}",
+                      "category": "service"}, intake)
         perform(c.id, "accept", intake)
         perform(c.id, "forward", intake, {"department_id": getattr(org, dept)})
         perform(c.id, "assign", head, {"assignee_id": org.users[handler]})
@@ -468,16 +469,18 @@ def test_complaint_scope_matches_rules_can_see(app, org, role):
             (org.log, "handler_log"), (org.log, "handler_qa"),
         ]):
             c = register({"customer_name": f"C{i}", "customer_phone": f"1380013800{i}",
-                          "title": "t"}, intake)
+                          "title": "t", "description": "d"}, intake)
             c.department_id = dept
             c.assignee_id = staff[assignee].id if assignee else None
-        db.session.commit()
+            db.session.commit()  # before the next register's own write transaction
         actors = [Actor(id=s.id, role=role, department_id=s.department_id)
                   for s in staff.values()] + [Actor(id=999, role=role, department_id=None)]
         rows = db.session.execute(select(Complaint.id, Complaint.department_id,
-                                         Complaint.assignee_id)).all()
+                                         Complaint.assignee_id,
+                                         Complaint.registered_by_id)).all()
         for actor in actors:
-            expected = {r.id for r in rows if can_see(actor, r.department_id, r.assignee_id)}
+            expected = {r.id for r in rows if can_see(actor, r.department_id, r.assignee_id,
+                                                      r.registered_by_id)}
             got = set(db.session.scalars(select(Complaint.id).where(scope_clause(actor))))
             assert got == expected, actor
 

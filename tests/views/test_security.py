@@ -102,7 +102,7 @@ def _seed_hostile(app, org):
         db.session.commit()
         intake = db.session.get(Staff, org.users["intake"])
         c = register({"customer_name": "X", "customer_phone": "13800138000", "title": "t",
-                      "category": "service"}, intake)
+                      "description": "d", "category": "service"}, intake)
         perform(c.id, "accept", intake)
         perform(c.id, "forward", intake, {"department_id": org.qa,
                                           "assignee_id": org.users["handler_qa"]})

@@ -1,0 +1,199 @@
+"""What the complaint screens show in each column: labels, formatters, the detail groups.
+
+Every value is escaped (Markup only through ``.format``). A list page formats hundreds of
+cells: translated labels and the details URL are looked up once per request (``g``), not
+once per cell (Flask-Babel's lookup is slow).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import g
+from flask_admin.model import typefmt
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+
+import rules
+from rules import Clock, Status
+from rules.deadlines import DUE_FIELDS, is_overdue
+from rules.privacy import may_see_contact
+
+from . import labels
+from .complaint_filters import due_soon_cutoff, request_now
+
+
+def cached_label(mapping, value):
+    """labels.label(), translated once per request and value."""
+    cache = g.setdefault("complaint_labels", {})
+    key = (id(mapping), value)
+    if key not in cache:
+        cache[key] = str(labels.label(mapping, value))
+    return cache[key]
+
+
+def _enum(mapping):
+    def fmt(view, context, model, name):
+        return cached_label(mapping, getattr(model, name))
+
+    return fmt
+
+
+def _name_of(attribute):
+    def fmt(view, context, model, name):
+        related = getattr(model, name)
+        return getattr(related, attribute) if related is not None else ""
+
+    return fmt
+
+
+def _contact(masker):
+    def fmt(view, context, model, name):
+        value = getattr(model, name)
+        return value if may_see_contact(current_user.role) else masker(value)
+
+    return fmt
+
+
+def _number(view, context, model, name):
+    if "complaint_details_url" not in g:
+        g.complaint_details_url = view.get_url(".details_view")
+    url = f"{g.complaint_details_url}?id={int(model.id)}"
+    return Markup('<a href="{}">{}</a>').format(url, model.number)
+
+
+def _escalation(view, context, model, name):
+    return cached_label(labels.ESCALATION, model.escalation_level)
+
+
+def when(value):
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+# --- deadlines ----------------------------------------------------------------------------
+
+# The due-soon cutoff is one working day ahead; no run of days off is longer than this.
+_NEVER_DUE_SOON = timedelta(days=21)
+
+
+def deadline_state(complaint) -> str | None:
+    """"overdue", "due_soon" or None for the complaint's current deadline.
+
+    rules.deadlines.is_overdue, and is_due_soon with the calendar's cutoff computed once
+    per request (is_due_soon(due, now, cal) is ``now <= due < cal.due_soon_cutoff(now)``).
+    """
+    if complaint.status not in Status.OPEN or complaint.due_at is None:
+        return None
+    now = request_now()
+    if is_overdue(complaint.due_at, now):
+        return "overdue"
+    if complaint.due_at - now > _NEVER_DUE_SOON:
+        return None  # more working days ahead than any holiday can swallow: skip the calendar
+    if now <= complaint.due_at < due_soon_cutoff():
+        return "due_soon"
+    return None
+
+
+DEADLINE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon")}
+_DEADLINE_CSS = {"overdue": "badge-danger deadline-overdue",
+                 "due_soon": "badge-warning deadline-due-soon"}
+
+
+def _due(view, context, model, name):
+    """The deadline waited on now, its clock ("Resolve by") and an overdue / due-soon badge."""
+    state = deadline_state(model)
+    out = Markup("{}").format(when(model.due_at))
+    if model.due_at is not None and model.due_kind:
+        out += Markup(' <small class="text-muted due-kind">{}</small>').format(
+            cached_label(labels.CLOCK, model.due_kind))
+    if state is not None:
+        out += Markup(' <span class="badge {}">{}</span>').format(
+            _DEADLINE_CSS[state], cached_label(DEADLINE_LABELS, state))
+    return out
+
+
+def _datetime(view, value, name):
+    return when(value)
+
+
+def _yes_no(view, value, name):
+    return _("Yes") if value else _("No")
+
+
+TYPE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _datetime, bool: _yes_no}
+
+FORMATTERS = {
+    "number": _number,
+    "status": _enum(labels.STATUS),
+    "kind": _enum(labels.KIND),
+    "channel": _enum(labels.CHANNEL),
+    "severity": _enum(labels.SEVERITY),
+    "validity": _enum(labels.VALIDITY),
+    "responsibility": _enum(labels.RESPONSIBILITY),
+    "remedy": _enum(labels.REMEDY),
+    "last_satisfaction": _enum(labels.SATISFACTION),
+    "final_satisfaction": _enum(labels.SATISFACTION),
+    "due_kind": _enum(labels.CLOCK),
+    "escalation_level": _escalation,
+    "department": _name_of("name"),
+    "source_department": _name_of("name"),
+    "category": _name_of("name"),
+    "assignee": _name_of("full_name"),
+    "registered_by": _name_of("full_name"),
+    "extension_requested_by": _name_of("full_name"),
+    "customer_phone": _contact(rules.mask_phone),
+    "customer_email": _contact(rules.mask_email),
+    "due_at": _due,
+}
+
+# The column of each clock's deadline, labelled as the clock ("Resolve by").
+DUE_COLUMNS = tuple(DUE_FIELDS[clock] for clock in Clock.ALL)
+
+LABELS = {
+    "number": _l("Number"), "kind": _l("Kind"), "channel": _l("Channel"),
+    "received_at": _l("Received at"), "registered_by": _l("Registered by"),
+    "source_department": _l("Relayed by department"),
+    "customer_name": _l("Customer"), "customer_phone": _l("Phone"),
+    "customer_email": _l("E-mail"), "customer_class": _l("Customer class"),
+    "category": _l("Category"), "severity": _l("Severity"), "title": _l("Title"),
+    "description": _l("Description"), "demand": _l("Customer demand"),
+    "validity": _l("Validity"), "validity_reason": _l("Validity reason"),
+    "status": _l("Status"), "department": _l("Department"), "assignee": _l("Assignee"),
+    "escalation_level": _l("Escalation level"),
+    **{DUE_FIELDS[clock]: labels.CLOCK[clock] for clock in Clock.ALL},
+    "due_at": _l("Due"), "accepted_at": _l("Accepted at"), "rejected_at": _l("Rejected at"),
+    "forwarded_at": _l("Forwarded at"), "assigned_at": _l("Assigned at"),
+    "resolved_at": _l("Resolved at"), "reviewed_at": _l("Reviewed at"),
+    "closed_at": _l("Closed at"), "root_cause": _l("Root cause"),
+    "responsibility": _l("Responsibility"), "remedy": _l("Remedy"),
+    "compensation_amount": _l("Compensation (yuan)"), "resolution": _l("Resolution"),
+    "answered_on_the_spot": _l("Answered on the spot"), "reopen_count": _l("Reopened"),
+    "callbacks_required": _l("Callbacks required"),
+    "callbacks_reached": _l("Callbacks reaching the customer"),
+    "last_satisfaction": _l("Last satisfaction"), "final_satisfaction": _l("Final satisfaction"),
+    "extension_requested_until": _l("Extension requested until"),
+    "extension_reason": _l("Extension reason"),
+    "extension_requested_by": _l("Extension requested by"),
+    "extension_count": _l("Extensions granted"), "version": _l("Version"),
+}
+
+DETAIL_GROUPS = (
+    (_l("Complaint"), ("number", "status", "kind", "channel", "source_department", "category",
+                       "severity", "title", "description", "demand", "received_at",
+                       "registered_by", "validity", "validity_reason")),
+    (_l("Customer"), ("customer_name", "customer_phone", "customer_email", "customer_class")),
+    (_l("Handling"), ("department", "assignee", "escalation_level", "due_at", *DUE_COLUMNS,
+                      "extension_requested_until", "extension_reason",
+                      "extension_requested_by", "extension_count")),
+    (_l("Result"), ("root_cause", "responsibility", "remedy", "compensation_amount",
+                    "resolution", "answered_on_the_spot", "callbacks_required",
+                    "callbacks_reached", "last_satisfaction", "final_satisfaction",
+                    "reopen_count")),
+    (_l("Steps"), ("accepted_at", "rejected_at", "forwarded_at", "assigned_at", "resolved_at",
+                   "reviewed_at", "closed_at")),
+)
+# Shown on the detail page only when set (most clocks never run for one complaint).
+HIDDEN_WHEN_EMPTY = frozenset((*DUE_COLUMNS, "source_department", "extension_requested_until",
+                               "extension_reason", "extension_requested_by"))

@@ -1,0 +1,96 @@
+"""What the rules are told: who acts, the complaint as it stands, the target of an action.
+
+Plain frozen dataclasses, filled by the services from the database *before* anything
+changes; the rules read nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .constants import Kind, Severity
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: enough of a Staff row for the rules."""
+
+    id: int
+    role: str
+    department_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """A snapshot of the complaint as far as the rules need it."""
+
+    status: str
+    kind: str = Kind.COMPLAINT
+    severity: str = Severity.NORMAL
+    category: str | None = None
+    department_id: int | None = None
+    assignee_id: int | None = None
+    registered_by_id: int | None = None
+    escalation_level: int = 0
+    reopen_count: int = 0
+    callbacks_required: int = 1
+    callbacks_reached: int = 0
+    last_satisfaction: str | None = None
+    extension_requested_by_id: int | None = None
+    extension_requested_until: datetime | None = None
+    extension_count: int = 0
+    received_at: datetime | None = None
+    resolved_at: datetime | None = None
+    validity: str | None = None
+    # The deadlines (rules.deadlines.DUE_FIELDS); ``due_at`` is the one waited on now.
+    accept_due: datetime | None = None
+    forward_due: datetime | None = None
+    resolve_due: datetime | None = None
+    extension_due: datetime | None = None
+    review_due: datetime | None = None
+    callback_due: datetime | None = None
+    followup_until: datetime | None = None
+    reply_due: datetime | None = None
+    due_at: datetime | None = None
+    due_kind: str | None = None
+    overdue_since: datetime | None = None
+
+    @property
+    def extension_pending(self) -> bool:
+        return self.extension_requested_by_id is not None
+
+
+@dataclass(frozen=True)
+class DepartmentFacts:
+    """The department an action names (forward's target)."""
+
+    id: int
+    active: bool = True
+    is_customer_service: bool = False
+    # Active people who could take the complaint there (a head or a handler).
+    staffed: bool = True
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """The person an action names (forward's or assign's handler)."""
+
+    id: int
+    active: bool = True
+    department_id: int | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the services found about the department and person an action names.
+
+    ``department_id`` / ``assignee_id`` are what the user asked for (None: none named);
+    ``department`` / ``person`` are None when no such row exists.
+    """
+
+    department_id: int | None = None
+    department: DepartmentFacts | None = None
+    assignee_id: int | None = None
+    person: PersonFacts | None = None

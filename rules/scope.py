@@ -1,0 +1,38 @@
+"""Who sees which complaint, and the optimistic-lock check."""
+
+from __future__ import annotations
+
+from .constants import Role
+from .errors import StaleVersion
+from .facts import Actor
+
+
+def can_see(actor: Actor, department_id: int | None, assignee_id: int | None,
+            registered_by_id: int | None = None) -> bool:
+    """Whether a complaint with this department, assignee and author is in the actor's scope.
+
+    Customer service, managers, supervisors and executives see everything; a department
+    head their department's complaints; a handler those assigned to them; anyone the
+    complaints they registered themselves.
+    """
+    if actor.role in Role.SEE_ALL:
+        return True
+    if registered_by_id is not None and registered_by_id == actor.id:
+        return True
+    if actor.role == Role.DEPT_HEAD:
+        return actor.department_id is not None and department_id == actor.department_id
+    if actor.role == Role.HANDLER:
+        return assignee_id is not None and assignee_id == actor.id
+    return False
+
+
+def check_version(expected: int | None, actual: int) -> None:
+    """Refuse an action or edit prepared on a version that is no longer current."""
+    if expected is None:
+        return
+    try:
+        same = str(expected).strip() == str(int(actual))
+    except (TypeError, ValueError):  # a tampered or garbled version field
+        same = False
+    if not same:
+        raise StaleVersion()

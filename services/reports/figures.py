@@ -1,0 +1,337 @@
+"""Every figure of a monthly report, computed by the database.
+
+Two passes over the complaint table give every complaint figure of the month and of the
+previous month per department; one query groups the month's complaints by kind, category,
+channel and class; one reads the audit trail, one the callbacks.
+
+Working days need the company calendar (statutory holidays, make-up weekends, the
+company's overrides), which lives in Python (``rules.calendar``). They are computed inside
+the same SQL pass with a cumulative working-day number ``cum(day)``: Mondays to Fridays by
+arithmetic on the day number, plus a short ``CASE`` of corrections for the calendar's
+exceptions in the range of the data (see :class:`WorkingDays`); the working days from a to
+b are ``cum(b) − cum(a)``, summed per department by the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import Date, Integer, and_, case, cast, distinct, func, literal, or_, select
+
+from models import CallbackRecord, Category, Complaint, ComplaintEvent, Department, Staff, db
+from rules import BusinessCalendar, Satisfaction, Status, Validity
+from rules.constants import Action
+
+from .report import Figures, MonthlyReport, Period
+
+c = Complaint.__table__
+e = ComplaintEvent.__table__
+cb = CallbackRecord.__table__
+
+# How a complaint ended, for every figure (docs/metrics.md, "Rejected complaints"): one found
+# invalid is finished at ``rejected_at``, whether it still waits for customer service to
+# tell the customer why (rejected) or was closed after that reply (closed, invalid); only a
+# closed complaint that was not found invalid counts as closed, at ``closed_at``.
+_REJECTED = or_(c.c.status == Status.REJECTED,
+                and_(c.c.status == Status.CLOSED, c.c.validity == Validity.INVALID))
+_CLOSED = and_(c.c.status == Status.CLOSED, c.c.validity != Validity.INVALID)
+
+
+def _in(col, p: Period):
+    return and_(col >= p.start, col < p.end)
+
+
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _scope(department_id):
+    return [c.c.department_id == department_id] if department_id is not None else []
+
+
+# --- working days in SQL ----------------------------------------------------------------------
+
+EPOCH = date(1900, 1, 1)  # a Monday; day numbers count from it
+_SQLITE_EPOCH_JULIAN = 2415020  # int(julianday('1900-01-01'))
+
+
+def _day_number(col):
+    """The calendar day of a timestamp as days since 1900-01-01, in SQL."""
+    if db.engine.dialect.name == "sqlite":
+        return cast(func.julianday(func.date(col)), Integer) - _SQLITE_EPOCH_JULIAN
+    return cast(col, Date) - literal(EPOCH, Date)
+
+
+class WorkingDays:
+    """cum(day), the working days from the epoch up to and including a day, as SQL.
+
+    Mondays to Fridays are counted by arithmetic on the day number
+    (``n // 7 * 5 + min(n % 7 + 1, 5)``, the epoch being a Monday); the calendar's
+    exceptions inside [first, last] — statutory holidays on weekdays, make-up working
+    weekends, the company's overrides, exactly as ``BusinessCalendar`` judges each day —
+    are added as a short ``CASE`` of cumulative corrections, compared on the timestamp
+    itself (cheap). The working days after day a up to and including day b are then
+    ``cum(b) − cum(a)``.
+    """
+
+    def __init__(self, calendar: BusinessCalendar, first: date, last: date):
+        self.corrections: list[tuple[date, int]] = []  # (from this day on, correction)
+        total, day = 0, first
+        while day <= last:
+            weekday = day.weekday() < 5
+            if calendar.is_working_day(day) != weekday:
+                total += -1 if weekday else 1
+                self.corrections.append((day, total))
+            day += timedelta(days=1)
+
+    def sql(self, col):
+        n = _day_number(col)
+        smaller = func.min if db.engine.dialect.name == "sqlite" else func.least
+        weekdays = (n // 7) * 5 + smaller(n % 7 + 1, 5)
+        if not self.corrections:
+            return weekdays
+        return weekdays + case(
+            *((col >= datetime.combine(day, datetime.min.time()), total)
+              for day, total in reversed(self.corrections)),
+            else_=0,
+        )
+
+    def py(self, day: date) -> int:
+        n = (day - EPOCH).days
+        correction = next((t for d, t in reversed(self.corrections) if day >= d), 0)
+        return n // 7 * 5 + min(n % 7 + 1, 5) + correction
+
+
+# --- the figures --------------------------------------------------------------------------
+
+
+def _complaint_columns(p: Period, wd: WorkingDays):
+    """Conditional sums over the complaint table for one month (see docs/metrics.md)."""
+    resolved = _in(c.c.resolved_at, p)
+    forwarded = c.c.forwarded_at.is_not(None)
+    never_reopened = c.c.reopen_count == 0
+    res_day = wd.sql(c.c.resolved_at)
+    return [
+        _count_if(_in(c.c.received_at, p)),
+        _count_if(and_(_CLOSED, _in(c.c.closed_at, p))),
+        _count_if(resolved),
+        _count_if(and_(resolved, or_(c.c.resolve_due.is_(None),
+                                     c.c.resolved_at <= c.c.resolve_due))),
+        _count_if(and_(resolved, c.c.reopen_count >= 1)),
+        _count_if(and_(resolved, never_reopened, c.c.answered_on_the_spot.is_(True))),
+        _count_if(and_(resolved, never_reopened, c.c.answered_on_the_spot.is_(False),
+                       c.c.resolve_due.is_not(None), c.c.resolved_at > c.c.resolve_due)),
+        func.coalesce(func.sum(case(
+            (resolved, res_day - wd.sql(c.c.received_at)), else_=0)), 0),
+        func.coalesce(func.sum(case(
+            (and_(resolved, forwarded), res_day - wd.sql(c.c.forwarded_at)),
+            else_=0)), 0),
+        _count_if(and_(resolved, forwarded)),
+    ]
+
+
+_COMPLAINT_FIELDS = ("received", "closed", "resolved", "on_time", "reopened", "on_the_spot",
+                     "late", "resolve_days", "handling_days", "handled")
+
+
+def _open_at_end(p: Period):
+    """1 for a complaint received before the month's end and not finished by then."""
+    return case(
+        (c.c.received_at >= p.end, 0),
+        (and_(_CLOSED, c.c.closed_at < p.end), 0),
+        (and_(_REJECTED, c.c.rejected_at < p.end), 0),
+        else_=1,
+    )
+
+
+@dataclass
+class _Breakdown:
+    """Complaints received in the month by kind × category, channel and customer class."""
+
+    kind_category: dict = field(default_factory=lambda: defaultdict(int))
+    channels: dict = field(default_factory=lambda: defaultdict(int))
+    classes: dict = field(default_factory=lambda: defaultdict(int))
+
+
+def _figures(cur: Period, department_id, calendar):
+    """({(department id, 1 this month / 0 the previous one): Figures}, breakdown,
+    satisfaction distribution of the month).
+
+    Two passes over the complaint table compute every complaint figure of both months per
+    department (the backlog open at each month's end; everything that moved during the
+    two months); one query groups the month's complaints by kind, category, channel and
+    class; one query reads the audit trail, one the callbacks.
+    """
+    prev = cur.previous
+    out: dict[tuple[int | None, int], Figures] = defaultdict(Figures)
+    scope = _scope(department_id)
+    first = db.session.scalar(select(func.min(c.c.received_at)).where(*scope))
+    first = first.date() if isinstance(first, datetime) else cur.start.date()
+    wd = WorkingDays(calendar, min(first, prev.start.date()), cur.end.date())
+
+    # Both passes group on an expression ("department_id + 0") so that SQLite scans the
+    # table and sorts, instead of walking an index on department with one random row
+    # lookup per complaint; PostgreSQL hashes either way.
+    dept = (c.c.department_id + 0).label("dept")
+
+    # 1. Open at each month's end: the complaints not finished before the previous month
+    #    began (a complaint closed or rejected earlier is finished at both ends).
+    finished_before = case(
+        (and_(_CLOSED, c.c.closed_at < prev.start), 1),
+        (and_(_REJECTED, c.c.rejected_at < prev.start), 1),
+        else_=0,
+    )
+    # (No "received_at < end" in the WHERE: the CASE handles it, and on SQLite that range
+    # would walk the received_at index over most of the table with a lookup per row.)
+    stmt = (select(dept, func.sum(_open_at_end(cur)), func.sum(_open_at_end(prev)))
+            .where(finished_before == 0, *scope).group_by(dept))
+    for dept_id, open_cur, open_prev in db.session.execute(stmt):
+        out[(dept_id, 1)].open_at_end = int(open_cur or 0)
+        out[(dept_id, 0)].open_at_end = int(open_prev or 0)
+
+    # 1a. Everything else about the complaints, both months at once: only the complaints
+    #     received, resolved or closed during the two months.
+    window = Period(prev.start, cur.end)
+    moved = or_(_in(c.c.received_at, window), _in(c.c.resolved_at, window),
+                and_(_CLOSED, _in(c.c.closed_at, window)))
+    cols = _complaint_columns(cur, wd) + _complaint_columns(prev, wd)
+    stmt = select(dept, *cols).where(moved, *scope).group_by(dept)
+    half = len(_COMPLAINT_FIELDS)
+    for dept_id, *values in db.session.execute(stmt):
+        for which, chunk in ((1, values[:half]), (0, values[half:])):
+            fig = out[(dept_id, which)]
+            for name, value in zip(_COMPLAINT_FIELDS, chunk, strict=True):
+                setattr(fig, name, int(value or 0))
+
+    # 1b. The month's complaints by kind × category, channel and class (index on received).
+    breakdown = _Breakdown()
+    dims = (c.c.kind, c.c.category_id, c.c.channel, c.c.customer_class)
+    stmt = (select(*dims, func.count()).where(_in(c.c.received_at, cur), *scope)
+            .group_by(*dims))
+    for kind, category, channel, klass, n in db.session.execute(stmt):
+        breakdown.kind_category[(kind, category)] += n
+        breakdown.channels[channel] += n
+        breakdown.classes[klass] += n
+
+    # 2. The audit trail: deadlines missed (distinct complaints) and extension requests.
+    joined = e.join(c, c.c.id == e.c.complaint_id)
+    ev_cols = []
+    for p in (cur, prev):
+        ev_cols.append(func.count(distinct(case(
+            (and_(e.c.action == Action.OVERDUE, _in(e.c.at, p)), e.c.complaint_id)))))
+        ev_cols.append(_count_if(and_(e.c.action == Action.EXTEND_REQUEST, _in(e.c.at, p))))
+    stmt = (select(c.c.department_id, *ev_cols).select_from(joined)
+            .where(e.c.action.in_((Action.OVERDUE, Action.EXTEND_REQUEST)),
+                   e.c.at >= prev.start, e.c.at < cur.end, *scope)
+            .group_by(c.c.department_id))
+    for dept, od_cur, ext_cur, od_prev, ext_prev in db.session.execute(stmt):
+        out[(dept, 1)].overdue, out[(dept, 1)].extension_requests = od_cur, int(ext_cur)
+        out[(dept, 0)].overdue, out[(dept, 0)].extension_requests = od_prev, int(ext_prev)
+
+    # 3. Callbacks that reached the customer and recorded a satisfaction.
+    which = case((cb.c.at >= cur.start, 1), else_=0)
+    stmt = (select(c.c.department_id, which, cb.c.satisfaction, func.count())
+            .select_from(cb.join(c, c.c.id == cb.c.complaint_id))
+            .where(cb.c.reached.is_(True), cb.c.satisfaction.is_not(None),
+                   cb.c.at >= prev.start, cb.c.at < cur.end, *scope)
+            .group_by(c.c.department_id, which, cb.c.satisfaction))
+    satisfaction = dict.fromkeys(Satisfaction.ALL, 0)
+    for dept, w, value, n in db.session.execute(stmt):
+        fig = out[(dept, w)]
+        fig.callbacks_rated += n
+        if value in Satisfaction.GOOD:
+            fig.callbacks_good += n
+        if w:
+            satisfaction[value] = satisfaction.get(value, 0) + n
+    return out, breakdown, satisfaction
+
+
+def _category_names() -> list[tuple[int | None, str]]:
+    locale = get_locale()
+    chinese = locale is not None and locale.language == "zh"
+    rows = db.session.execute(select(Category.id, Category.name, Category.name_en)
+                              .order_by(Category.sort_order, Category.id)).all()
+    return [(cid, name if chinese or not name_en else name_en) for cid, name, name_en in rows]
+
+
+def _department_names(ids) -> dict[int | None, str]:
+    rows = db.session.execute(select(Department.id, Department.code, Department.name)
+                              .where(Department.id.in_([i for i in ids if i is not None])))
+    names = {dept_id: f"{name} ({code})" for dept_id, code, name in rows}
+    names[None] = _("Customer service (not forwarded)")
+    return names
+
+
+def monthly_report(period: Period, department: Department | None = None,
+                   calendar: BusinessCalendar | None = None,
+                   now: datetime | None = None) -> MonthlyReport:
+    """Every figure of the month (and the previous month), for one department or all."""
+    from ..calendar_source import business_calendar
+    from ..clock import now as clock_now
+
+    calendar = calendar or business_calendar()
+    department_id = department.id if department is not None else None
+    figures, breakdown, satisfaction = _figures(period, department_id, calendar)
+
+    total, previous_total = Figures(), Figures()
+    by_dept: dict[int | None, Figures] = {}
+    for (dept, which), fig in figures.items():
+        (total if which else previous_total).__iadd__(fig)
+        if which:
+            by_dept[dept] = fig
+    if department is not None:
+        by_dept.setdefault(department.id, Figures())
+    else:
+        active = db.session.scalars(select(Department.id).where(
+            Department.active.is_(True), Department.is_customer_service.is_(False)))
+        for dept_id in active:
+            by_dept.setdefault(dept_id, Figures())
+    names = _department_names(by_dept)
+    order = sorted(by_dept, key=lambda d: (d is None, names.get(d, "")))
+
+    repeat = db.session.execute(
+        select(c.c.customer_phone_norm, func.min(c.c.customer_name), func.count(),
+               func.min(c.c.received_at), func.max(c.c.received_at))
+        .where(_in(c.c.received_at, period), c.c.customer_phone_norm.is_not(None),
+               c.c.customer_phone_norm != "", *_scope(department_id))
+        .group_by(c.c.customer_phone_norm)
+        .having(func.count() >= 2)
+        .order_by(func.count().desc(), c.c.customer_phone_norm)
+    ).all()
+
+    return MonthlyReport(
+        period=period,
+        department=department,
+        total=total,
+        previous_total=previous_total,
+        by_department=[(d, by_dept[d]) for d in order],
+        department_names=names,
+        kind_category=dict(breakdown.kind_category),
+        categories=_category_names(),
+        channels=dict(breakdown.channels),
+        classes=dict(breakdown.classes),
+        satisfaction=satisfaction,
+        repeat_complainants=[tuple(r) for r in repeat],
+        made_at=now or clock_now(),
+    )
+
+
+def overdue_rows(period: Period, department_id=None):
+    """The complaints that missed a deadline during the month, streamed in batches."""
+    missed = (select(e.c.complaint_id)
+              .where(e.c.action == Action.OVERDUE, _in(e.c.at, period)))
+    assignee = Staff.__table__.alias("assignee")
+    dept = Department.__table__
+    stmt = (select(c.c.number, c.c.received_at, dept.c.name, c.c.kind, c.c.severity,
+                   c.c.title, c.c.status, c.c.due_at, c.c.resolve_due, c.c.resolved_at,
+                   c.c.escalation_level, assignee.c.full_name)
+            .select_from(c.outerjoin(dept, dept.c.id == c.c.department_id)
+                         .outerjoin(assignee, assignee.c.id == c.c.assignee_id))
+            .where(c.c.id.in_(missed), *_scope(department_id))
+            .order_by(dept.c.name, c.c.number)
+            .execution_options(yield_per=1000))
+    return db.session.execute(stmt)
