@@ -33,8 +33,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             f"sqlite:///{Path(app.instance_path) / 'complaintdesk.sqlite'}"
         )
     if app.config["PRODUCTION"]:
-        if app.config["SECRET_KEY"] in (None, "", config.DEV_SECRET_KEY):
-            raise RuntimeError("SECRET_KEY must be set to a random value in production.")
+        problem = config.secret_key_problem(app.config["SECRET_KEY"])
+        if problem:
+            raise RuntimeError(problem)
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     from services.clock import load_zone
@@ -55,6 +56,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_commands(app: Flask) -> None:
+    from cli_maintenance import register as register_maintenance  # retention, backup, restore
+    register_maintenance(app)
+
     @app.cli.command("init-db")
     def init_db():
         """Create or upgrade the database schema (runs the migrations)."""
@@ -96,6 +100,17 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(str(err)) from None
         click.echo(f"Created {staff.username} ({staff.role}).")
 
+    @app.cli.command("two-step-off")
+    @click.option("--username", required=True)
+    def two_step_off_command(username):
+        """Turn a user's two-step sign-in off (lost phone and recovery codes); they set it
+        up again at their next login. Recorded in the administrative record."""
+        from services.two_step import reset_totp
+
+        if reset_totp(username) is None:
+            raise click.ClickException(f"No user named {username!r}.")
+        click.echo(f"Two-step sign-in of {username} is off; their sessions have ended.")
+
     @app.cli.command("report")
     @click.option("--month", "month_text", required=True, help="The month, e.g. 2026-11.")
     @click.option("--department", default="", help="Department code (default: all).")
@@ -104,7 +119,8 @@ def register_commands(app: Flask) -> None:
     @click.option("--lang", default="en", type=click.Choice(["en", "zh_Hans_CN"]),
                   help="Language of the workbook.")
     @click.option("--show-contacts", is_flag=True,
-                  help="Write customers' phone numbers unmasked (masked by default).")
+                  help="Write customers' phones (and those typed into titles) unmasked "
+                       "(masked by default).")
     def report_command(month_text, department, output, lang, show_contacts):
         """Write the monthly meeting workbook (definitions: docs/metrics.md)."""
         from flask_babel import force_locale

@@ -1,6 +1,8 @@
 """Default settings; the environment and the instance config override them."""
 
+import math
 import os
+from datetime import timedelta
 
 DEV_SECRET_KEY = "dev-only-not-secret"
 
@@ -9,16 +11,32 @@ class Defaults:
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = None  # set in create_app: DATABASE_URL or instance SQLite file
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-    # Production (COMPLAINTDESK_PRODUCTION=1): a real SECRET_KEY is required.
+    # Production (COMPLAINTDESK_PRODUCTION=1): a strong SECRET_KEY is required
+    # (secret_key_problem), cookies are Secure, HSTS is sent, administrators need
+    # two-step sign-in.
     PRODUCTION = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
-    # Login throttling: after this many failures in a row the account is locked a while.
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCK_MINUTES = 15
+    # Login throttling (rules/login.py): failures per account name and per client address
+    # cost nothing at first, then 2, 4, 8 … seconds of wait, at most LOGIN_MAX_DELAY_SECONDS;
+    # nobody is locked out for good. A key's count is forgotten after LOGIN_FORGET_HOURS.
+    LOGIN_FREE_FAILURES = 3
+    LOGIN_FREE_FAILURES_PER_ADDRESS = 10  # an office may sit behind one address
+    LOGIN_MAX_DELAY_SECONDS = 15 * 60
+    LOGIN_FORGET_HOURS = 24
+    # A browser in which an account signed in is remembered this long (signed cookie): the
+    # account name's delay, caused by strangers, does not hold it back.
+    LOGIN_DEVICE_DAYS = 90
+    # Time to type the code of a two-step sign-in after the password.
+    LOGIN_SECOND_STEP_MINUTES = 5
+    TOTP_ISSUER = "Complaint desk"
+    # Sessions end after this long without a request, and this long after the login.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12
+    REMEMBER_COOKIE_DURATION = timedelta(hours=12)  # no "remember me" is offered anyway
     # Exports: the most rows one export writes; a larger result is refused, not cut.
     EXPORT_MAX_ROWS = 200_000
     LIST_PAGE_SIZE = 50
@@ -44,3 +62,48 @@ def from_environment() -> dict:
     if os.environ.get("COMPANY_TZ"):
         env["COMPANY_TZ"] = os.environ["COMPANY_TZ"]
     return env
+
+
+# A production SECRET_KEY carries at least 32 bytes (256 bits) of entropy, e.g.
+# python -c "import secrets; print(secrets.token_hex(32))".
+SECRET_KEY_MIN_BITS = 256
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 10
+_HEX = set("0123456789abcdefABCDEF")
+_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=")
+_ALNUM = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def secret_key_bits(key) -> float:
+    """A generous estimate of a key's entropy: its length times the bits of the smallest
+    usual alphabet (hex, alphanumeric, base64, printable) that holds all its characters."""
+    text = key.decode("latin-1") if isinstance(key, bytes) else str(key or "")
+    chars = set(text)
+    if not chars:
+        return 0.0
+    if isinstance(key, bytes) and not chars <= set(map(chr, range(32, 127))):
+        alphabet = 256  # raw random bytes (os.urandom)
+    elif chars <= _HEX:
+        alphabet = 16
+    elif chars <= _ALNUM:
+        alphabet = 62
+    elif chars <= _B64:
+        alphabet = 64
+    else:
+        alphabet = 95
+    return len(text) * math.log2(alphabet)
+
+
+def secret_key_problem(key) -> str | None:
+    """Why ``key`` cannot sign production sessions, or None: missing, the development
+    default, shorter than 32 characters, too few distinct characters, one short piece
+    repeated, or under 256 bits by :func:`secret_key_bits`."""
+    if key in (None, "", b"", DEV_SECRET_KEY):
+        return "SECRET_KEY must be set to a random value in production."
+    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+    weak = (len(key) < SECRET_KEY_MIN_LENGTH or len(set(text)) < SECRET_KEY_MIN_DISTINCT
+            or text in (text + text)[1:-1] or secret_key_bits(key) < SECRET_KEY_MIN_BITS)
+    if weak:
+        return ("SECRET_KEY is too weak for production: use at least 32 random bytes, e.g. "
+                "the output of python -c 'import secrets; print(secrets.token_hex(32))'.")
+    return None

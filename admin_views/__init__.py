@@ -9,6 +9,7 @@ from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from . import csp
 from .auth import PlainForm, login_manager
 from .auth import bp as auth_bp
 from .dashboard import DashboardView
@@ -39,9 +40,13 @@ def select_locale():
 
 def init_app(app: Flask) -> None:
     """Attach login, screens, translations and security headers to the app."""
+    from . import params
+
+    params.init_app(app)  # every request's parameters checked first (admin_views/params.py)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)
+    csp.init_csp(app)  # csp_nonce() in templates; static/desk/ (desk.js, desk.css)
 
     admin = Admin(
         app,
@@ -49,6 +54,7 @@ def init_app(app: Flask) -> None:
         # desk_base.html: the user, the language switch and a logout form in every navbar.
         theme=Bootstrap4Theme(swatch="flatly", fluid=True, base_template="admin/desk_base.html"),
         index_view=DashboardView(name=_l("Home"), url="/admin"),
+        csp_nonce_generator=csp.csp_nonce,  # admin_csp_nonce_attribute in its templates
     )
     from .registry import register_views
 
@@ -83,7 +89,11 @@ def init_app(app: Flask) -> None:
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        # Scripts and styles from self, inline ones only with this response's nonce.
+        h.setdefault("Content-Security-Policy", csp.content_security_policy(csp.csp_nonce()))
+        h.setdefault("Permissions-Policy", csp.PERMISSIONS_POLICY)
+        if app.config["PRODUCTION"]:
+            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         static = (request.endpoint or "").endswith("static")  # CSS/JS: cacheable, not private
         if (current_user.is_authenticated or request.path.startswith("/login")) and not static:
             h["Cache-Control"] = "no-store"

@@ -24,13 +24,18 @@ from wtforms.validators import Length
 
 import rules
 from models import AccountabilityRecord, Complaint, Department, db
+from models.engine import write_transaction
+from models.settings import ACCOUNTABILITY_DEPARTMENT
 from rules.accountability import FINDING_ROLES, SETTING_ROLES
 from services import accountability as accountability_service
+from services import admin_events as admin_record
 from services import queues
 
 from . import labels as L
 from .base import SecureBaseView, SecureModelView
+from .complaint_columns import TYPE_FORMATTERS
 from .i18n import rule_message
+from .privacy import shown_text
 
 
 def may_read() -> bool:
@@ -70,7 +75,7 @@ def _finding_text(view, context, model, name):
     finding = latest_finding(model)
     if finding is None:
         return _("Not yet decided")
-    return f"{L.label(L.FINDING, finding.finding)}: {finding.note}"
+    return f"{L.label(L.FINDING, finding.finding)}: {shown_text(finding.note)}"
 
 
 def _finding(view, context, model, name):
@@ -80,7 +85,7 @@ def _finding(view, context, model, name):
             _("Not yet decided"))
     css = "badge-danger" if finding.finding == rules.Finding.RESPONSIBLE else "badge-success"
     return Markup('<span class="badge {} finding-{}">{}</span> {}').format(
-        css, finding.finding, L.label(L.FINDING, finding.finding), finding.note)
+        css, finding.finding, L.label(L.FINDING, finding.finding), shown_text(finding.note))
 
 
 def _department_options():
@@ -124,7 +129,7 @@ class AccountabilityRecordView(SecureModelView):
     column_default_sort = [("at", True), ("id", True)]
     column_sortable_list = ("at", "due_at", "escalation_level")
     column_filters = (
-        filters.FilterEqual(AccountabilityRecord.clock, _l("Deadline missed"),
+        filters.FilterEqual(AccountabilityRecord.clock, _l("Missed deadline"),
                             options=L.options(L.CLOCK)),
         filters.IntEqualFilter(AccountabilityRecord.department_id, _l("Department"),
                                options=_Options(_department_options)),
@@ -137,9 +142,10 @@ class AccountabilityRecordView(SecureModelView):
     }
     column_formatters_export = {"complaint": lambda v, c, m, n: m.complaint.number,
                                 "findings": _finding_text}
-    export_value_labels = {"clock": L.CLOCK}
+    column_type_formatters = TYPE_FORMATTERS  # times to the minute, as everywhere
+    column_type_formatters_detail = TYPE_FORMATTERS
     column_labels = {
-        "complaint": _l("Complaint"), "clock": _l("Deadline missed"), "due_at": _l("Due"),
+        "complaint": _l("Complaint"), "clock": _l("Missed deadline"), "due_at": _l("Due"),
         "at": _l("Found missed at"), "status": _l("Status then"),
         "department": _l("Department"), "person": _l("Person responsible"),
         "escalation_level": _l("Escalation level"), "findings": _l("Finding"),
@@ -172,6 +178,7 @@ class AccountabilityRecordView(SecureModelView):
     def render(self, template, **kwargs):
         kwargs.setdefault("labels", L)
         kwargs.setdefault("may_record_finding", may_record_finding())
+        kwargs.setdefault("shown_text", shown_text)  # findings' notes masked per role
         return super().render(template, **kwargs)
 
     @expose("/finding/", methods=("GET", "POST"))
@@ -219,21 +226,28 @@ class SettingsView(SecureBaseView):
         rows = db.session.execute(
             select(Department.code, Department.name).where(Department.active.is_(True))
             .order_by(Department.code)).all()
-        current = queues.accountability_department_code()
         form.accountability_department.choices = L.choices(
             {code: f"{name} ({code})" for code, name in rows}, blank=_l("— choose —"))
         if request.method == "GET":
-            form.accountability_department.data = current
+            form.accountability_department.data = queues.accountability_department_code()
         elif form.validate():
             try:
-                accountability_service.set_accountability_department(
-                    form.accountability_department.data, current_user)
+                with write_transaction(db.session):  # the change and its AdminEvent together
+                    before = queues.accountability_department_code()
+                    accountability_service.set_accountability_department(
+                        form.accountability_department.data, current_user)
+                    admin_record.setting_changed(
+                        ACCOUNTABILITY_DEPARTMENT, before,
+                        queues.accountability_department_code(), actor_id=current_user.id)
             except rules.RuleError as err:
                 flash(rule_message(err), "error")
             else:
                 flash(_("The settings were saved."), "success")
                 return redirect(self.get_url(".index"))
-        return self.render("admin/company_settings.html", form=form, current=current)
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return self.render("admin/company_settings.html", form=form)
 
 
 def add_views(admin):

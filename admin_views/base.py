@@ -29,8 +29,10 @@ from wtforms.fields.choices import Choice
 
 from models import db
 from rules import Role
+from rules.bounds import parse_id
 
 from .export import XlsxExportMixin
+from .params import filter_value_ok
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,7 @@ class SecureModelView(XlsxExportMixin, RoleAccessMixin, ModelView):
     can_view_details = True
     can_delete = False  # overridden per view where deleting a row is allowed at all
     delete_roles: tuple[str, ...] = ()
-    write_roles: tuple[str, ...] = ("admin",)
+    write_roles: tuple[str, ...] = (Role.ADMIN,)
     create_roles: tuple[str, ...] | None = None  # None: the same as write_roles
     action_roles: tuple[str, ...] | None = None  # None: the same as write_roles
 
@@ -148,20 +150,14 @@ class SecureModelView(XlsxExportMixin, RoleAccessMixin, ModelView):
         return self.scope(db.session.query(func.count()).select_from(self.model))
 
     def get_one(self, id):
-        try:
-            pk = int(id)
-        except (TypeError, ValueError):
-            return None  # ?id=1,2 or ?id=abc: "not found", never a 500
+        pk = parse_id(id)  # ?id=1,2, ?id=abc or past 64 bits: "not found", never a 500
+        if pk is None:
+            return None
         return self.get_query().filter(self.model.id == pk).one_or_none()
 
     def scoped_ids(self, ids):
         """The subset of ``ids`` inside the user's scope (action ids arrive raw)."""
-        clean = []
-        for value in ids:
-            try:
-                clean.append(int(value))
-            except (TypeError, ValueError):
-                continue
+        clean = [pk for pk in map(parse_id, ids) if pk is not None]
         if not clean:
             return []
         return get_query_for_ids(self.get_query(), self.model, clean).all()
@@ -184,6 +180,28 @@ class SecureModelView(XlsxExportMixin, RoleAccessMixin, ModelView):
         flash(ngettext("Record was successfully deleted.",
                        "%(count)s records were successfully deleted.", len(rows),
                        count=len(rows)), "success")
+
+    # --- filters: values bounded (admin_views/params.py) ------------------------------------
+
+    def _get_list_filter_args(self):
+        """Flask-Admin's, with each value also bounded: an int past 64 bits, "inf" or a date
+        outside rules.bounds is an invalid filter (flashed and ignored), not a 500."""
+        if not self._filters:
+            return None
+        found = []
+        for arg in request.args:
+            if not arg.startswith("flt") or "_" not in arg:
+                continue
+            pos, key = arg[3:].split("_", 1)
+            if key not in self._filter_args:
+                continue
+            idx, flt = self._filter_args[key]
+            value = request.args[arg]
+            if filter_value_ok(flt, value):
+                found.append((pos, (idx, str(flt.name), value)))
+            else:
+                flash(self.get_invalid_value_msg(value, flt), "error")
+        return [v[1] for v in sorted(found, key=lambda n: n[0])]
 
     # --- endpoints Flask-Admin does not guard by itself ------------------------------------
 

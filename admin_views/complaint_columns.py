@@ -23,6 +23,7 @@ from rules.privacy import may_see_contact
 
 from . import labels
 from .complaint_filters import due_soon_cutoff, request_now
+from .privacy import free_text
 
 
 def cached_label(mapping, value):
@@ -106,10 +107,10 @@ def _due(view, context, model, name):
     state = deadline_state(model)
     out = Markup("{}").format(when(model.due_at))
     if model.due_at is not None and model.due_kind:
-        out += Markup(' <small class="text-muted due-kind">{}</small>').format(
+        out += Markup('<small class="d-block text-muted due-kind">{}</small>').format(
             cached_label(labels.CLOCK, model.due_kind))
     if state is not None:
-        out += Markup(' <span class="badge {}">{}</span>').format(
+        out += Markup('<span class="badge {}">{}</span>').format(
             _DEADLINE_CSS[state], cached_label(DEADLINE_LABELS, state))
     return out
 
@@ -123,6 +124,10 @@ def _yes_no(view, value, name):
 
 
 TYPE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _datetime, bool: _yes_no}
+
+# The complaint's free-text columns (admin_views.privacy masks contacts inside them).
+FREE_TEXT_COLUMNS = ("title", "description", "demand", "validity_reason", "root_cause",
+                     "resolution", "extension_reason")
 
 FORMATTERS = {
     "number": _number,
@@ -146,6 +151,8 @@ FORMATTERS = {
     "customer_phone": _contact(rules.mask_phone),
     "customer_email": _contact(rules.mask_email),
     "due_at": _due,
+    # Free text staff typed may hold a phone or an e-mail: masked as contacts are.
+    **{name: free_text for name in FREE_TEXT_COLUMNS},
 }
 
 # The column of each clock's deadline, labelled as the clock ("Resolve by").

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from models import Category, Complaint, Department, Staff, db
 from rules import Role, Status
+from rules.bounds import date_in_window, parse_id
 from services import clock, queries
 from services.calendar_source import business_calendar
 
@@ -42,6 +43,10 @@ class ValueFilter(KeyedFilter):
         super().__init__(column, name, options=options)
         self.url_key = url_key
         self.coerce = coerce
+
+    def validate(self, value):
+        # An id past 64 bits would overflow SQLite's integer (a 500): "Invalid Filter Value".
+        return parse_id(value) is not None if self.coerce is int else len(value) <= 200
 
     def clean(self, value):
         return self.coerce(value)
@@ -123,6 +128,13 @@ class ReceivedBetweenFilter(KeyedFilter, BaseDateBetweenFilter):
 
     def __init__(self):
         super().__init__(Complaint.received_at, _l("Received"), data_type="daterangepicker")
+
+    def validate(self, value):
+        # Days outside rules.bounds (e.g. 9999-12-31, whose next day overflows): refused,
+        # shown as "Invalid Filter Value" with the filter ignored.
+        if not super().validate(value):
+            return False
+        return all(date_in_window(day) for day in self.clean(value))
 
     def apply(self, query, value, alias=None):
         start, end = value

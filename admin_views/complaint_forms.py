@@ -22,8 +22,11 @@ from wtforms.validators import Length, Optional
 
 from models import Category, Department, Staff, db
 from rules import Action, Role, Severity
+from rules.bounds import MAX_LONG_TEXT, parse_id
+from rules.fields import MAX_TEXT
 
 from . import labels
+from .params import DateWindow
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -112,7 +115,7 @@ class ComplaintForm(SecureForm):
     kind = _select(_l("Kind"), labels.KIND, blank=False)
     channel = _select(_l("Channel"), labels.CHANNEL, blank=False)
     received_at = DateTimeLocalField(_l("Received at"), format=DATETIME_FORMAT,
-                                     validators=[Optional()])
+                                     validators=[Optional(), DateWindow()])
     customer_name = StringField(_l("Customer name"), validators=[Length(max=100)])
     customer_phone = StringField(_l("Customer phone"), validators=[Length(max=32)])
     customer_email = StringField(_l("Customer e-mail"), validators=[Length(max=200)])
@@ -122,8 +125,8 @@ class ComplaintForm(SecureForm):
     severity = _select(_l("Severity"), labels.SEVERITY, blank=False,
                       default=Severity.NORMAL)
     title = StringField(_l("Title"), validators=[Length(max=200)])
-    description = TextAreaField(_l("Description"))
-    demand = TextAreaField(_l("Customer demand"))
+    description = TextAreaField(_l("Description"), validators=[Length(max=MAX_LONG_TEXT)])
+    demand = TextAreaField(_l("Customer demand"), validators=[Length(max=MAX_LONG_TEXT)])
     late_reason = TextAreaField(
         _l("Reason for late registration"), validators=[Length(max=4000)],
         description=_l("Needed only when the complaint was received more than 30 days ago."))
@@ -136,7 +139,7 @@ class ComplaintForm(SecureForm):
         if self.received_at.data:
             data["received_at"] = self.received_at.data
         raw = self.category_id.data
-        data["category_id"] = int(raw) if raw and str(raw).isdigit() else None
+        data["category_id"] = parse_id(raw)  # None for "", "abc" or past 64 bits
         return data
 
 
@@ -223,19 +226,17 @@ class AssignForm(ActionForm):
 
 class ResolveForm(ActionForm):
     fields_needed = True
-    root_cause = TextAreaField(_l("Root cause"))
+    root_cause = TextAreaField(_l("Root cause"), validators=[Length(max=MAX_TEXT)])
     responsibility = _select(_l("Responsibility"), labels.RESPONSIBILITY)
     remedy = _select(_l("Remedy"), labels.REMEDY)
     compensation_amount = StringField(_l("Compensation amount (yuan)"),
                                       validators=[Length(max=20)])
-    resolution = TextAreaField(_l("Resolution"))
+    resolution = TextAreaField(_l("Resolution"), validators=[Length(max=MAX_TEXT)])
 
     def inputs(self):
         data = {name: _text(self[name].data)
                 for name in ("root_cause", "responsibility", "remedy", "resolution")}
-        amount = _text(self.compensation_amount.data)
-        if amount:
-            data["compensation_amount"] = amount
+        data["compensation_amount"] = _text(self.compensation_amount.data) or None  # optional
         return data
 
 
@@ -256,7 +257,7 @@ class CallbackForm(ActionForm):
 class ExtendRequestForm(ActionForm):
     fields_needed = True
     new_due = DateTimeLocalField(_l("New deadline"), format=DATETIME_FORMAT,
-                                 validators=[Optional()])
+                                 validators=[Optional(), DateWindow()])
     reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
 
     def inputs(self):

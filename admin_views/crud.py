@@ -31,13 +31,18 @@ from models import (
     Staff,
     db,
 )
+from models.engine import write_transaction
 from rules import Role, RuleError
+from rules import admin_events as E
+from services import admin_events as admin_record
 from services import auth as auth_service
 from services.queries import scope_clause
 
 from . import labels as L
+from .admin_events import RecordedChanges
 from .base import SecureModelView
 from .i18n import rule_message
+from .privacy import free_text
 
 ALL_ROLES = Role.ALL
 # Who reads the configuration: customer service, supervisors and senior management.
@@ -127,8 +132,10 @@ class DeletableByRole:
 # --- configuration screens -------------------------------------------------------------------
 
 
-class DepartmentView(SecureModelView):
+class DepartmentView(RecordedChanges, SecureModelView):
     read_roles = CONFIG_READERS
+    record_target = E.TARGET_DEPARTMENT
+    record_created, record_changed = E.DEPARTMENT_CREATED, E.DEPARTMENT_CHANGED
     write_roles = (Role.ADMIN,)  # no delete: a department is retired by deactivating it
     column_list = ("code", "name", "parent", "head", "active", "is_customer_service")
     column_details_list = column_list
@@ -147,12 +154,17 @@ class DepartmentView(SecureModelView):
         "is_customer_service": _l("Customer service"),
     }
 
+    def record_label(self, model):
+        return f"{model.code} {model.name}"
 
-class StaffView(SecureModelView):
+
+class StaffView(RecordedChanges, SecureModelView):
     """Accounts. Never shows, exports or accepts a password hash or a session token."""
 
     read_roles = (Role.ADMIN,)
     write_roles = (Role.ADMIN,)
+    record_target = E.TARGET_STAFF
+    record_created = E.STAFF_CREATED
     column_list = ("username", "full_name", "department", "role", "email", "phone", "active",
                    "last_login_at", "locked_until", "locale")
     column_details_list = column_list + ("failed_logins",)
@@ -187,6 +199,14 @@ class StaffView(SecureModelView):
         state = inspect(model)
         changed = {a.key for a in state.attrs if a.history.has_changes()}
         auth_service.account_saved(model, created=is_created, changed_fields=changed)
+        super().on_model_change(form, model, is_created)  # the AdminEvent(s)
+
+    def record_label(self, model):
+        return f"{model.username} ({model.full_name})"
+
+    def change_actions(self, changes):
+        """Activation, role and other fields each get their own event."""
+        return E.staff_change_actions(changes)
 
     @expose("/password/", methods=("GET", "POST"))
     def password_view(self):
@@ -200,8 +220,16 @@ class StaffView(SecureModelView):
             return redirect(return_url)
         form = PasswordForm(request.form if request.method == "POST" else None)
         if request.method == "POST" and form.validate():
+            actor_id = current_user.id
             try:
-                changed = auth_service.change_password(staff.id, form.password.data)
+                # The new password and its record in one transaction (the value never
+                # reaches the record).
+                with write_transaction(db.session):
+                    changed = auth_service.change_password(staff.id, form.password.data)
+                    admin_record.record(
+                        E.PASSWORD_RESET, actor_id=actor_id,
+                        target=(E.TARGET_STAFF, changed.id, self.record_label(changed)),
+                        detail=E.describe_changes({"password": (None, None)}))
             except RuleError as err:
                 flash(rule_message(err), "error")
             else:
@@ -222,10 +250,13 @@ class PasswordForm(SecureForm):
     )
 
 
-class SlaPolicyView(DeletableByRole, SecureModelView):
+class SlaPolicyView(DeletableByRole, RecordedChanges, SecureModelView):
     read_roles = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.EXECUTIVE)
     write_roles = (Role.ADMIN,)
     delete_roles = (Role.ADMIN,)
+    record_target = E.TARGET_SLA_POLICY
+    record_created, record_changed = E.SLA_POLICY_CREATED, E.SLA_POLICY_CHANGED
+    record_deleted = E.SLA_POLICY_DELETED
     column_list = ("name", "kind", "category_code", "severity", "accept_hours", "resolve_days",
                    "callback_days", "callbacks_required", "active")
     column_details_list = column_list
@@ -255,12 +286,16 @@ class SlaPolicyView(DeletableByRole, SecureModelView):
         # An empty choice means "any": stored as NULL, as the policy matcher expects.
         for name in ("kind", "category_code", "severity"):
             setattr(model, name, getattr(model, name) or None)
+        super().on_model_change(form, model, is_created)  # the AdminEvent
 
 
-class CalendarDayView(DeletableByRole, SecureModelView):
+class CalendarDayView(DeletableByRole, RecordedChanges, SecureModelView):
     read_roles = ALL_ROLES
     write_roles = (Role.ADMIN,)
     delete_roles = (Role.ADMIN,)
+    record_target = E.TARGET_CALENDAR_DAY
+    record_created, record_changed = E.CALENDAR_DAY_CREATED, E.CALENDAR_DAY_CHANGED
+    record_deleted = E.CALENDAR_DAY_DELETED
     column_list = ("day", "is_working_day", "note")
     column_details_list = column_list
     column_default_sort = ("day", True)
@@ -268,10 +303,15 @@ class CalendarDayView(DeletableByRole, SecureModelView):
     form_columns = column_list
     column_labels = {"day": _l("Date"), "is_working_day": _l("Working day"), "note": _l("Note")}
 
+    def record_label(self, model):
+        return model.day.isoformat() if model.day else ""
 
-class CategoryView(SecureModelView):
+
+class CategoryView(RecordedChanges, SecureModelView):
     read_roles = CONFIG_READERS
     write_roles = (Role.ADMIN,)  # no delete: a category is retired by deactivating it
+    record_target = E.TARGET_CATEGORY
+    record_created, record_changed = E.CATEGORY_CREATED, E.CATEGORY_CHANGED
     column_list = ("code", "name", "name_en", "sort_order", "active")
     column_details_list = column_list
     column_default_sort = "sort_order"
@@ -280,6 +320,9 @@ class CategoryView(SecureModelView):
     column_labels = {"code": _l("Code"), "name": _l("Name (Chinese)"),
                      "name_en": _l("Name (English)"), "sort_order": _l("Order"),
                      "active": _l("Active")}
+
+    def record_label(self, model):
+        return f"{model.code} {model.name}"
 
 
 # --- read-only records ------------------------------------------------------------------------
@@ -305,6 +348,7 @@ class CallbackRecordView(SecureModelView):
                             options=L.options(L.SATISFACTION)),
     )
     column_formatters = {"complaint": _complaint_number,
+                         "notes": free_text,  # phones / e-mails masked per role
                          **L.formatters(method=L.CALLBACK_METHOD, satisfaction=L.SATISFACTION)}
     column_labels = {
         "complaint": _l("Complaint"), "at": _l("Time"), "staff": _l("Called by"),
@@ -345,6 +389,7 @@ class ComplaintEventView(SecureModelView):
     )
     column_formatters = {
         "complaint": _complaint_number,
+        "note": free_text,  # phones / e-mails (old edit notes, reasons) masked per role
         **L.formatters(action=L.ACTION, from_status=L.STATUS, to_status=L.STATUS,
                        escalation_level=L.ESCALATION),
     }

@@ -11,8 +11,10 @@ A view tunes its export with class attributes and hooks:
 - ``column_export_list`` / ``column_labels`` (Flask-Admin's): the columns and headers;
 - ``export_value_labels``: ``{column: labels.MAPPING}`` for enum columns (merged over
   :data:`DEFAULT_VALUE_LABELS`, matched on the last part of a dotted name);
-- ``export_contact_columns``: ``{column: "phone" | "email"}`` masked for roles that may not
-  see customer contacts (``rules.privacy.may_see_contact``);
+- ``export_contact_columns``: ``{column: "phone" | "email" | "text"}`` masked for roles that
+  may not see customer contacts (``rules.privacy.may_see_contact``); a "text" column keeps
+  its words, phones and e-mails inside it masked (:data:`DEFAULT_CONTACT_COLUMNS` covers
+  the contact and free-text columns of every screen);
 - ``column_formatters_export`` (only when the view sets it itself; list formatters that
   return HTML are never used for the file);
 - ``export_row_is_overdue(row, now)``: highlights the row.
@@ -76,9 +78,19 @@ DEFAULT_VALUE_LABELS = {
     "escalation_level": labels.ESCALATION,
     "action": labels.ACTION,
     "locale": labels.LOCALE,
+    "clock": labels.CLOCK,
+    "due_kind": labels.CLOCK,
+    "finding": labels.FINDING,
 }
 
-DEFAULT_CONTACT_COLUMNS = {"customer_phone": "phone", "customer_email": "email"}
+# Matched, like the value labels, on the last part of a dotted name. Free text (notes,
+# reasons, resolutions…) may hold a phone or an e-mail typed by staff.
+DEFAULT_CONTACT_COLUMNS = {
+    "customer_phone": "phone", "customer_email": "email",
+    **{name: "text" for name in ("note", "notes", "title", "description", "demand",
+                                 "validity_reason", "root_cause", "resolution",
+                                 "extension_reason", "findings", "reason")},
+}
 BATCH_SIZE = 1000
 # Plain data, exported as it is even when the list shows it through a formatter.
 _SCALAR = (str, date, Decimal, int, float)

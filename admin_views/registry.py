@@ -1,6 +1,6 @@
 """Which screens exist, in which menu order. Each view module adds its own views here."""
 
-from . import accountability, complaints, crud, reports
+from . import accountability, admin_events, complaints, crud, reports
 
 
 def register_views(admin):
@@ -8,6 +8,7 @@ def register_views(admin):
     complaints.add_views(admin)
     crud.add_record_views(admin)
     accountability.add_views(admin)
+    admin_events.add_views(admin)
     crud.add_config_views(admin)
     accountability.add_settings_view(admin, crud.SETTINGS)
     reports.add_views(admin)

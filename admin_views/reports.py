@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from models import Department, db
+from rules.bounds import MAX_YEAR, MIN_YEAR, year_in_window
 from rules.privacy import REPORT_ROLES, may_see_contact, report_covers_all_departments
 from services import clock
 from services.export import XLSX_MIMETYPE, record_export
@@ -81,7 +82,10 @@ class ReportsView(SecureBaseView):
         try:
             period = month(request.args.get("month", ""))
         except ValueError:
-            flash(_("Please choose a month, for example 2026-11."), "error")
+            period = None
+        if period is None or not year_in_window(period.start.year):  # e.g. 0001-01, 9999-12
+            flash(_("Please choose a month between %(first)s and %(last)s, for example "
+                    "2026-11.", first=f"{MIN_YEAR}-01", last=f"{MAX_YEAR}-12"), "error")
             return redirect(url_for(".index"))
         if report_covers_all_departments(current_user.role):
             code = request.args.get("department") or ""

@@ -42,6 +42,8 @@ from models import (  # noqa: E402
     NumberCounter,
     Staff,
 )
+from rules import Role  # noqa: E402
+from rules.deadlines import PENDING_DEADLINE  # noqa: E402
 
 # Statuses that wait on a deadline (the sweep's population) and the realistic mix of all.
 DUE_STATUSES = {"registered": 10, "forwarded": 20, "in_progress": 45, "resolved": 10,
@@ -77,6 +79,7 @@ COMPLAINT_COLUMNS = [
     "reopen_count", "callbacks_required", "callbacks_reached", "last_satisfaction",
     "final_satisfaction", "extension_requested_until", "extension_reason",
     "extension_requested_by_id", "extension_count", "created_at", "updated_at", "version",
+    "due_kind",
 ]
 EVENT_COLUMNS = [
     "id", "complaint_id", "at", "actor_id", "action", "from_status", "to_status",
@@ -97,16 +100,21 @@ def _ensure_org(conn: Connection) -> None:
 
     hashed = generate_password_hash(DEMO_PASSWORD)
     depts = [(code, name, is_cs) for code, name, is_cs in DEPARTMENTS]
-    depts += [(code, name, False) for code, name in EXTRA_DEPARTMENTS]
+    known = {code for code, _, _ in depts}
+    extra = [(code, name) for code, name in EXTRA_DEPARTMENTS if code not in known]
+    depts += [(code, name, False) for code, name in extra]
     conn.execute(insert(Department), [
         {"code": code, "name": name, "active": True, "is_customer_service": is_cs}
         for code, name, is_cs in depts
     ])
     ids = dict(conn.execute(select(Department.code, Department.id)).all())
     users = list(USERS)
-    for code, _ in EXTRA_DEPARTMENTS:
-        users.append((f"head_{code.lower()}", f"Head {code}", "dept_head", code))
-        users.append((f"handler_{code.lower()}", f"Handler {code}", "handler", code))
+    taken = {u[0] for u in users}
+    for code, _ in extra:
+        for name, label, role in ((f"head_{code.lower()}", f"Head {code}", Role.DEPT_HEAD),
+                                  (f"handler_{code.lower()}", f"Handler {code}", Role.HANDLER)):
+            if name not in taken:
+                users.append((name, label, role, code))
     conn.execute(insert(Staff), [
         {"username": u, "full_name": full, "role": role, "department_id": ids[code],
          "active": True, "password_hash": hashed, "session_token": f"bench-{u}",
@@ -262,6 +270,8 @@ def _complaint(rnd, now, status, past_due, days, dept_ids, handlers, cat_ids, ca
                else now + timedelta(minutes=rnd.randint(10, ahead)))
         due = due.replace(second=0)
         row["due_at"] = due
+        # The clock due_at belongs to (rules.deadlines.PENDING_DEADLINE: the status's first).
+        row["due_kind"] = PENDING_DEADLINE[status]
         if status == "registered":
             received = due - 24 * h
             row.update(accept_due=due)

@@ -1,5 +1,6 @@
 """SQLAlchemy models: data and small derived properties, no workflow decisions."""
 
+from .admin_event import AdminEvent
 from .base import db
 from .complaint import (
     AccountabilityFinding,
@@ -15,7 +16,7 @@ from .org import Department, Staff
 from .settings import CalendarDay, Setting, SlaPolicy
 
 __all__ = [
-    "db", "AccountabilityFinding", "AccountabilityRecord", "CalendarDay", "CallbackRecord",
-    "Category", "Complaint", "ComplaintEvent", "Department", "ExportLog", "NumberCounter",
-    "Setting", "SlaPolicy", "Staff",
+    "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "CalendarDay",
+    "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Department", "ExportLog",
+    "NumberCounter", "Setting", "SlaPolicy", "Staff",
 ]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Optional
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rules import Actor
@@ -55,9 +55,18 @@ class Staff(UserMixin, db.Model):
     # Rotated on logout, password change and deactivation: old session cookies stop working.
     session_token: Mapped[str] = mapped_column(String(64), index=True)
     last_login_at: Mapped[Optional[datetime]]
+    # Consecutive failed logins, for the administrator's information only (no lock).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    # No longer used: logins are slowed down per name and address (LoginAttempt), never locked.
     locked_until: Mapped[Optional[datetime]]
     locale: Mapped[Optional[str]] = mapped_column(String(16))
+    password_changed_at: Mapped[Optional[datetime]]
+    # Two-step sign-in (TOTP, RFC 6238): the shared secret (base32), set when enrolment
+    # starts; ``totp_enabled`` once a code confirmed it. The last time step used: a code is
+    # accepted once.
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    totp_last_step: Mapped[Optional[int]] = mapped_column(BigInteger)
 
     department: Mapped[Optional[Department]] = relationship(
         back_populates="staff", foreign_keys=[department_id]
@@ -80,3 +89,27 @@ class Staff(UserMixin, db.Model):
     @property
     def actor(self) -> Actor:
         return Actor(id=self.id, role=self.role, department_id=self.department_id)
+
+
+class StaffRecoveryCode(db.Model):
+    """One single-use recovery code of the two-step sign-in, stored hashed."""
+
+    __tablename__ = "staff_recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[Optional[datetime]]
+
+
+class LoginAttempt(db.Model):
+    """Failed sign-in attempts of one key (``user:<name>``, ``ip:<address>``, ``2fa:<id>``):
+    the count, the last failure and until when the key must wait (rules.login)."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[Optional[datetime]] = mapped_column(index=True)
+    blocked_until: Mapped[Optional[datetime]]

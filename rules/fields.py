@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from .bounds import MAX_YEAR, MIN_YEAR, date_in_window
 from .errors import N_, InvalidInput, MissingInput
 
 MAX_COMPENSATION = Decimal("10000000000")  # what the Numeric(12, 2) column holds
@@ -89,6 +90,10 @@ def _flag(field: Field, value):
 def _when(field: Field, value):
     if not isinstance(value, datetime):
         raise missing(field.name)
+    if not date_in_window(value):  # e.g. a new deadline in 1900 or 9999
+        raise InvalidInput(N_("The %(field_name)s must be between the years %(first)d and "
+                              "%(last)d."), field_name=FIELD_NAMES[field.name],
+                           first=MIN_YEAR, last=MAX_YEAR)
     return value
 
 

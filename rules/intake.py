@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from .bounds import MAX_LONG_TEXT, MAX_YEAR, MIN_YEAR, date_in_window
 from .constants import Channel, CustomerClass, Kind, Role, Severity, Status
 from .errors import N_, InvalidInput, MissingInput, PermissionDenied
 
@@ -17,6 +18,16 @@ EDIT_ROLES = Role.CUSTOMER_SERVICE
 CLOSED_EDIT_ROLES = Role.MANAGERS
 # A complaint received longer ago than this is registered late: say why.
 LATE_REGISTRATION = timedelta(days=30)
+# The longest text each field holds (its column's size; Text columns: rules.bounds).
+TEXT_LIMITS = (
+    ("customer_name", N_("customer name"), 100),
+    ("customer_phone", N_("customer phone"), 32),
+    ("customer_email", N_("customer e-mail"), 200),
+    ("title", N_("title"), 200),
+    ("description", N_("description"), MAX_LONG_TEXT),
+    ("demand", N_("customer demand"), MAX_LONG_TEXT),
+    ("late_reason", N_("reason for late registration"), 4000),
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -32,14 +43,46 @@ def normalize_phone(raw: str | None) -> str | None:
     return digits or None
 
 
+def _phone_shown(n: int) -> tuple[int, int]:
+    """How many leading and trailing digits a masked number of ``n`` digits keeps."""
+    if n >= 11:
+        return 3, 4  # a mobile number: 138****5678 (4 or more digits hidden)
+    if n >= 8:
+        return 1, 2  # 6*****00: at least 5 hidden, more than half
+    if n >= 4:
+        return 0, 2  # *****10: at least half hidden
+    return 0, 0
+
+
 def mask_phone(phone: str | None) -> str | None:
-    """138****5678: enough to recognise a number, not to call it."""
+    """Enough of a number to recognise it, never enough to call it.
+
+    Only the digits count; a +86 / 0086 country prefix before a number of 7 digits or
+    more is dropped first (as in normalize_phone). With ``n`` digits left, each hidden
+    digit becomes one ``*``:
+
+    - ``n >= 11``: the first 3 and the last 4 — ``13812345678`` → ``138****5678``
+      (the usual mobile mask; at least 4 digits hidden);
+    - ``8 <= n <= 10``: the first 1 and the last 2 — ``65432100`` → ``6*****00``
+      (at least 5 hidden, always more than half);
+    - ``4 <= n <= 7``: the last 2 — ``6543210`` → ``*****10`` (at least half hidden);
+    - ``n <= 3``: nothing.
+
+    So a number of 8 digits or more always has at least 4 hidden, and one of up to 10
+    digits (a landline, a short number) never shows more than half of its digits. An 11
+    to 13 digit number shows 7 (the mobile mask everyone recognises, and what a
+    callback check needs); from 14 digits on at least half is hidden again.
+    """
     if not phone:
         return phone
     digits = re.sub(r"\D", "", phone)
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}****{digits[-4:]}"
+    if digits.startswith("0086") and len(digits) >= 4 + 7:
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    head, tail = _phone_shown(len(digits))
+    hidden = len(digits) - head - tail
+    return digits[:head] + "*" * hidden + (digits[-tail:] if tail else "")
 
 
 def mask_email(email: str | None) -> str | None:
@@ -66,7 +109,8 @@ def check_register(role: str, data: Mapping, now: datetime | None = None) -> dic
         if not clean.get(name):
             raise MissingInput(N_("Please fill in the %(field_name)s."), field_name=label)
     if not clean.get("customer_phone") and not clean.get("customer_email"):
-        raise MissingInput(N_("Please give the customer's phone or e-mail, so that we can call back."))
+        raise MissingInput(
+            N_("Please give the customer's phone or e-mail, so that we can call back."))
     phone_norm = normalize_phone(clean.get("customer_phone"))
     if clean.get("customer_phone") and (not phone_norm or not 5 <= len(phone_norm) <= 15):
         raise InvalidInput(N_("The phone number does not look valid."))
@@ -80,9 +124,17 @@ def check_register(role: str, data: Mapping, now: datetime | None = None) -> dic
     ):
         clean[name] = clean.get(name) or default
         if clean[name] not in allowed:
-            raise InvalidInput(N_("The %(field_name)s is not one of the allowed values."), field_name=name)
+            raise InvalidInput(N_("The %(field_name)s is not one of the allowed values."),
+                               field_name=name)
     clean["customer_phone_norm"] = phone_norm
+    for name, label, most in TEXT_LIMITS:
+        if isinstance(clean.get(name), str) and len(clean[name]) > most:
+            raise InvalidInput(N_("The %(field_name)s is too long: at most %(max)d characters."),
+                               field_name=label, max=most)
     received = clean.get("received_at")
+    if received is not None and not date_in_window(received):  # e.g. 1900 or 9999
+        raise InvalidInput(N_("The time received must be between the years %(first)d and "
+                              "%(last)d."), first=MIN_YEAR, last=MAX_YEAR)
     if received is not None and now is not None:
         if received > now:
             raise InvalidInput(N_("The time received cannot be in the future."))

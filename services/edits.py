@@ -103,8 +103,19 @@ def edit(complaint_id, values: Mapping, actor, *, expected_version=None,
     return complaint
 
 
+# Customers' contact data never goes into the append-only audit trail (it could not be
+# masked for every reader, nor anonymised when retention ends): the note says it changed.
+CONTACT_FIELDS = ("customer_phone", "customer_email")
+
+
+def _change(name, old, new) -> str:
+    if name in CONTACT_FIELDS:
+        return f"{name}: changed"
+    return f"{name}: {old!s} → {new!s}"
+
+
 def _note(changes: Mapping, reason: str | None) -> str:
-    text = "; ".join(f"{name}: {old!s} → {new!s}" for name, (old, new) in sorted(changes.items()))
+    text = "; ".join(_change(name, old, new) for name, (old, new) in sorted(changes.items()))
     if reason:
         text = f"{reason.strip()} — {text}"
     return text[:4000]

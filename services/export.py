@@ -7,7 +7,8 @@
   ``@SUM(…)``, ``http://…`` or ``mailto:…`` stay plain text (no ``<f>``, no ``<hyperlink>``).
 - Cells keep their type: datetimes and dates are Excel dates, ``Decimal`` amounts are
   numbers shown with two decimals, integers are numbers.
-- Contacts are masked (``138****5678``) when ``rules.privacy`` says the role may not see them.
+- Contacts are masked (``138****5678``) when ``rules.privacy`` says the role may not see them,
+  and so are phones and e-mails inside free-text columns (``ContactMasker.text``).
 - Every export leaves an :class:`~models.ExportLog` row (:func:`record_export`).
 """
 
@@ -29,7 +30,10 @@ from sqlalchemy.orm import MANYTOONE
 from models import ExportLog, db
 from models.engine import write_transaction
 from rules import mask_email, mask_phone
-from rules.privacy import may_see_contact
+from rules.admin_events import EXPORT, TARGET_EXPORT, describe_values
+from rules.privacy import mask_text, may_see_contact
+
+from . import admin_events
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,7 +72,9 @@ def sheet_title(name: str) -> str:
 
 
 class ContactMasker:
-    """Masks customer contact values unless ``rules.privacy`` lets the role see them."""
+    """Masks customer contact values unless ``rules.privacy`` lets the role see them:
+    ``"phone"`` and ``"email"`` columns as a whole, ``"text"`` columns (notes, reasons)
+    where a phone or an e-mail appears inside them (``rules.privacy.mask_text``)."""
 
     def __init__(self, role: str | None):
         self.visible = may_see_contact(role)
@@ -79,7 +85,12 @@ class ContactMasker:
     def email(self, value):
         return value if self.visible else mask_email(value)
 
+    def text(self, value):
+        return value if self.visible else mask_text(value)
+
     def __call__(self, kind: str, value):
+        if kind == "text":
+            return self.text(value)
         return self.email(value) if kind == "email" else self.phone(value)
 
 
@@ -329,4 +340,9 @@ def record_export(staff_id: int | None, screen: str, filters, row_count: int, at
         entry = ExportLog(at=at, staff_id=staff_id, screen=screen[:50], filters=text,
                           row_count=row_count, truncated=truncated)
         db.session.add(entry)
+        db.session.flush()  # its id, for the administrative record
+        admin_events.record(
+            EXPORT, actor_id=staff_id, target=(TARGET_EXPORT, entry.id, entry.screen), now=at,
+            detail=describe_values({"screen": entry.screen, "rows": row_count,
+                                    "truncated": truncated, "filters": text}))
     return entry

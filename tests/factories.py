@@ -43,7 +43,7 @@ def insert_complaint(**fields) -> Complaint:
     n = next(_numbers)
     received = fields.pop("received_at", datetime(2026, 11, 2, 9, 0))
     category = fields.pop("category", None)
-    if category is not None:
+    if category is not None and "category_id" not in fields:  # an explicit id wins
         fields["category_id"] = db.session.scalar(select(Category.id).filter_by(code=category))
     values = dict(
         number=f"TS-{received:%Y%m%d}-{n:04d}", kind="complaint", channel="phone",

@@ -74,7 +74,8 @@ def _demo_facts() -> dict:
         "events_per": events_per,
         "actions": set(db.session.scalars(select(ComplaintEvent.action).distinct())),
         "callbacks": sum(callbacks_per.values()),
-        "closed_valid": sum(1 for c in complaints if c.status == "closed" and c.validity == "valid"),
+        "closed_valid": sum(1 for c in complaints
+                            if c.status == "closed" and c.validity == "valid"),
         "closed_callbacks_ok": all(
             callbacks_per[c.id] >= c.callbacks_required and c.callbacks_reached
             >= c.callbacks_required for c in complaints if c.status == "closed"
@@ -138,7 +139,8 @@ def test_demo_complaints_carry_their_history(demo):
     for cid, status in facts["steps"].items():
         assert facts["events_per"][cid] >= (1 if status == "registered" else 2)
     assert {"register", "accept", "reject", "reply", "forward", "assign", "resolve",
-            "review_approve", "callback", "close", "escalate", "note", "overdue"} <= facts["actions"]
+            "review_approve", "callback", "close", "escalate", "note",
+            "overdue"} <= facts["actions"]
     assert facts["callbacks"] >= facts["closed_valid"]
     assert facts["closed_callbacks_ok"]
     assert facts["overdue"] > 0 and "marked overdue" in demo["first"].output
@@ -205,12 +207,12 @@ def test_create_user_prompts_for_everything_left_out(app, org):
 
 
 def test_create_user_refuses_a_short_password(app, org):
-    """A password under 8 characters is refused and no account is created."""
+    """A password under 10 characters is refused and no account is created."""
     result = app.test_cli_runner().invoke(
         args=["create-user", "--username", "sun", "--full-name", "Sun", "--role", "intake"],
         input="short\nshort\n")
     assert result.exit_code != 0
-    assert "at least 8 characters" in result.output
+    assert "at least 10 characters" in result.output
     assert staff_named(app, "sun") is None
 
 

@@ -167,12 +167,11 @@ else:
     }
 # Through a fresh connection of the app's engine (its connection settings), and through a
 # plain connection (on SQLite with SQLite's defaults, as the sqlite3 shell opens one).
-# INSERT OR REPLACE is refused only with recursive_triggers=ON, which the app sets on every
-# connection (the replaced row's DELETE then fires the trigger); a plain shell connection
-# would have to set it too. A BEFORE INSERT guard trigger would close that gap, but it
-# costs the sweep about a third of its event-insert time, so it was measured and left out.
+# INSERT OR REPLACE is refused on both: the app's connections set recursive_triggers=ON
+# (the replaced row's DELETE fires the trigger), and a BEFORE INSERT guard on each
+# append-only table refuses a row whose id exists, whatever the connection's settings.
 CASES = [(s, "app") for s in sorted(FORBIDDEN)]
-CASES += [(s, "plain") for s in sorted(FORBIDDEN) if not s.startswith("replace")]
+CASES += [(s, "plain") for s in sorted(FORBIDDEN)]
 
 
 def _snapshot(conn, ids):
@@ -267,3 +266,188 @@ def test_write_transaction_after_a_read_starts_fresh(app, org):
             db.session.get(Department, org.qa).name = "renamed"
         db.session.expire_all()
         assert db.session.get(Department, org.qa).name == "renamed"
+
+
+# --- every append-only table, on this run's database kind ----------------------------------
+
+APPEND_ONLY = ("complaint_event", "admin_event", "export_log", "callback_record",
+               "accountability_record", "accountability_finding")
+REDACTED = "[anonymised]"
+# The one change the retention job may make: a note replaced by the marker.
+REDACTABLE = {"complaint_event": "note", "callback_record": "notes"}
+EDITED = {"complaint_event": "note", "admin_event": "detail", "export_log": "screen",
+          "callback_record": "notes", "accountability_record": "status",
+          "accountability_finding": "note", "complaint": "title"}
+
+
+@pytest.fixture
+def records(trail, app, org):
+    """``trail`` plus an admin event, an export log row (and its admin event) and an
+    accountability record with a finding: one row (at least) in every protected table."""
+    from models import AccountabilityFinding, AccountabilityRecord
+    from rules import admin_events as E
+    from services import admin_events
+    from services.export import record_export
+
+    with app.app_context():
+        admin_events.record_now(E.ROLE_CHANGED, actor_id=org.users["admin"],
+                                target=("staff", org.users["intake"], "intake"),
+                                detail="role: intake → manager", now=T)
+        log = record_export(org.users["admin"], "complaint", {"q": 1}, 3, T)
+        rec = AccountabilityRecord(complaint_id=trail["complaint"], at=T, clock="resolve",
+                                   due_at=T, status="in_progress", escalation_level=1)
+        db.session.add(rec)
+        db.session.flush()
+        db.session.add(AccountabilityFinding(record_id=rec.id, at=T, finding="excused",
+                                             note="ok", staff_id=org.users["manager"]))
+        db.session.commit()
+        ids = dict(trail, export_log=log.id)
+        ids.update({t: db.session.scalar(text(f"SELECT min(id) FROM {t}"))
+                    for t in APPEND_ONLY + ("complaint",)})
+        db.session.remove()
+    return ids
+
+
+def _rows(url):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {t: conn.execute(text(f"SELECT * FROM {t} ORDER BY id")).all()
+                    for t in APPEND_ONLY + ("complaint",)}
+    finally:
+        engine.dispose()
+
+
+def _engine(app, url, connection):
+    if connection == "app":
+        with app.app_context():
+            db.engine.dispose()  # fresh pooled connections, with the app's settings
+            return db.engine
+    return create_engine(url)  # SQLite's defaults: no recursive_triggers, no foreign keys
+
+
+def _refused(engine, sql, params=None, words=("append-only", "never")):
+    with pytest.raises(exc.DBAPIError) as info, engine.begin() as conn:
+        conn.execute(text(sql), params or {})
+    message = str(info.value.orig)
+    assert any(word in message for word in words), message
+
+
+MUTATIONS = ["update", "delete", "delete_all"] + (["truncate"] if KIND == "postgresql" else [])
+
+
+@pytest.mark.parametrize("connection", ["app", "plain"])
+@pytest.mark.parametrize("mutation", MUTATIONS)
+@pytest.mark.parametrize("table", APPEND_ONLY)
+def test_append_only_table_refuses(app, records, table, mutation, connection):
+    """UPDATE, DELETE (and TRUNCATE on PostgreSQL) are refused on every append-only table;
+    every protected table is unchanged afterwards."""
+    before = _rows(records["url"])
+    column = EDITED[table]
+    sql = {"update": f"UPDATE {table} SET {column} = 'forged' WHERE id = :id",
+           "delete": f"DELETE FROM {table} WHERE id = :id",
+           "delete_all": f"DELETE FROM {table}",
+           "truncate": f"TRUNCATE {table} CASCADE"}[mutation]
+    engine = _engine(app, records["url"], connection)
+    try:
+        _refused(engine, sql, {"id": records[table]})
+    finally:
+        engine.dispose()
+    assert _rows(records["url"]) == before
+
+
+@pytest.mark.skipif(KIND != "sqlite", reason="INSERT OR REPLACE is SQLite's")
+@pytest.mark.parametrize("verb", ["INSERT OR REPLACE", "REPLACE"])
+@pytest.mark.parametrize("table", APPEND_ONLY + ("complaint",))
+def test_sqlite_replace_refused_without_recursive_triggers(records, tmp_path, table, verb):
+    """From a raw sqlite3 connection with recursive_triggers off (the shell's default, where
+    the replaced row's DELETE would fire no trigger), replacing an existing row by its id is
+    refused, and the row is unchanged."""
+    path = records["url"].split("///", 1)[1]
+    before = _rows(records["url"])
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA recursive_triggers").fetchone()[0] == 0
+        columns = [r[1] for r in raw.execute(f"PRAGMA table_info({table})")]
+        edited = ", ".join("'forged'" if c == EDITED[table] else c for c in columns)
+        with pytest.raises(sqlite3.DatabaseError, match="never replaced"):
+            raw.execute(f"{verb} INTO {table} ({', '.join(columns)}) "
+                        f"SELECT {edited} FROM {table} WHERE id = ?", (records[table],))
+        raw.rollback()
+        # a new row (a fresh id) is still welcome: the guard refuses replacing only
+        if table == "admin_event":
+            raw.execute("INSERT INTO admin_event (at, action) VALUES ('2026-11-23 09:00:00', "
+                        "'login_failed')")
+            raw.rollback()
+    finally:
+        raw.close()
+    assert _rows(records["url"]) == before
+
+
+def _changed(value):
+    """Another value of the same kind (the trigger refuses before any constraint is checked)."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1000
+    if isinstance(value, datetime):
+        return value.replace(year=value.year - 1)
+    if value is None:
+        return 1
+    return f"{value}x"
+
+
+@pytest.mark.parametrize("connection", ["app", "plain"])
+@pytest.mark.parametrize("table", sorted(REDACTABLE))
+def test_redaction_is_the_one_update_allowed(app, records, table, connection):
+    """Setting the note to exactly '[anonymised]' passes (the retention job's redaction);
+    any other text, the marker together with any other column's change, and deleting the
+    redacted row are refused. Every column of the table is tried (a column added later
+    must be covered by the trigger too)."""
+    column = REDACTABLE[table]
+    pk = records[table]
+    engine = _engine(app, records["url"], connection)
+    try:
+        for text_ in ("forged", "[ANONYMISED]", f"{REDACTED} ", "", None):
+            _refused(engine, f"UPDATE {table} SET {column} = :v WHERE id = :id",
+                     {"v": text_, "id": pk})
+        with engine.connect() as conn:
+            row = conn.execute(text(f"SELECT * FROM {table} WHERE id = :id"),
+                               {"id": pk}).one()._asdict()
+        for other, value in row.items():
+            if other == column:
+                continue
+            _refused(engine, f"UPDATE {table} SET {column} = :marker, {other} = :v "
+                             f"WHERE id = :id", {"marker": REDACTED, "v": _changed(value),
+                                                 "id": pk}, words=("append-only",))
+        before = _rows(records["url"])
+        with engine.begin() as conn:
+            assert conn.execute(text(f"UPDATE {table} SET {column} = :marker WHERE id = :id"),
+                                {"marker": REDACTED, "id": pk}).rowcount == 1
+        after = _rows(records["url"])
+        mine = {r.id: r._asdict() for r in before[table]}
+        assert after[table][0]._asdict() == dict(mine[pk], **{column: REDACTED})
+        assert {t: rows for t, rows in after.items() if t != table} == {
+            t: rows for t, rows in before.items() if t != table}
+        # redacted again (already the marker): allowed, nothing changes
+        with engine.begin() as conn:
+            conn.execute(text(f"UPDATE {table} SET {column} = :marker WHERE id = :id"),
+                         {"marker": REDACTED, "id": pk})
+        _refused(engine, f"DELETE FROM {table} WHERE id = :id", {"id": pk})
+        _refused(engine, f"UPDATE {table} SET {column} = 'back' WHERE id = :id", {"id": pk})
+        assert _rows(records["url"]) == after
+    finally:
+        engine.dispose()
+
+
+def test_no_other_table_accepts_the_redaction_marker(app, records):
+    """The exception is the events' and callbacks' notes only: the marker written to an
+    admin event, the export log or an accountability finding is refused."""
+    engine = _engine(app, records["url"], "plain")
+    try:
+        for table in ("admin_event", "export_log", "accountability_finding",
+                      "accountability_record"):
+            _refused(engine, f"UPDATE {table} SET {EDITED[table]} = :m WHERE id = :id",
+                     {"m": REDACTED, "id": records[table]})
+    finally:
+        engine.dispose()

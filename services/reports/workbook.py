@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from rules import Satisfaction, mask_phone
 from rules.constants import CustomerClass, Kind
+from rules.privacy import mask_text
 
 from ..export import WORKBOOK_OPTIONS, display_width, sheet_title
 from .figures import overdue_rows
@@ -117,7 +118,12 @@ def _share(part, whole):
 
 def write_monthly_workbook(report: MonthlyReport, target, value_labels: Mapping[str, Mapping],
                            mask_phones: bool, made_by: str) -> int:
-    """Write the workbook to ``target`` (a path or a binary file); returns the list rows."""
+    """Write the workbook to ``target`` (a path or a binary file); returns the list rows.
+
+    ``mask_phones`` (for a role without ``rules.privacy.may_see_contact``, and the
+    default of ``flask report``): repeat complainants' phones masked, and phones or
+    e-mails typed into the overdue complaints' titles too (``rules.privacy.mask_text``).
+    """
     scope = (report.department_names.get(report.department.id, report.department.name)
              if report.department is not None else _("all departments"))
     subtitle = _("%(month)s · %(scope)s · made by %(user)s on %(when)s",
@@ -153,7 +159,7 @@ def write_monthly_workbook(report: MonthlyReport, target, value_labels: Mapping[
                         "Satisfaction rate: %(rate)s",
                         rate=_percent(t.satisfaction_rate)))
     rows = _repeat_sheet(book, report, mask_phones)
-    rows += _overdue_sheet(book, report, text)
+    rows += _overdue_sheet(book, report, text, mask_phones)
     book.close()
     return rows
 
@@ -278,7 +284,7 @@ def _repeat_sheet(book: _Book, report: MonthlyReport, mask_phones: bool) -> int:
     return len(rows)
 
 
-def _overdue_sheet(book: _Book, report: MonthlyReport, text) -> int:
+def _overdue_sheet(book: _Book, report: MonthlyReport, text, mask_contacts: bool) -> int:
     ws = book.sheet(_("Overdue complaints"))
     headers = [_("Number"), _("Received at"), _("Department"), _("Kind"), _("Severity"),
                _("Title"), _("Status"), _("Due"), _("Resolve by"), _("Resolved at"),
@@ -292,7 +298,8 @@ def _overdue_sheet(book: _Book, report: MonthlyReport, text) -> int:
     dept_id = report.department.id if report.department is not None else None
     for r in overdue_rows(report.period, dept_id):
         row += 1
-        values = [r[0], r[1], r[2], text("kind", r[3]), text("severity", r[4]), r[5],
+        title = mask_text(r[5]) if mask_contacts else r[5]  # staff may type a phone in it
+        values = [r[0], r[1], r[2], text("kind", r[3]), text("severity", r[4]), title,
                   text("status", r[6]), r[7], r[8], r[9], text("escalation", r[10]), r[11]]
         book._row(ws, row, values, kinds)
     for col, width in enumerate([18, 17, 20, 12, 10, 40, 16, 17, 17, 17, 18, 16]):

@@ -15,29 +15,22 @@ import openpyxl
 import pytest
 
 from models import CallbackRecord, Category, Complaint, ComplaintEvent, db
+from tests.factories import insert_complaint
 
 HEADER_ROW = 3  # 1-based row of the column headers (row 1: the title line)
 
 
 def make_complaint(n: int, **fields) -> Complaint:
-    """A complaint with plain defaults; ``fields`` override any column."""
+    """A complaint with the export tests' defaults (tests.factories.insert_complaint)."""
     received = fields.pop("received_at", datetime(2026, 11, 2, 9, 0))
-    values = dict(
-        number=f"TS-{received:%Y%m%d}-{n:04d}", kind="complaint", channel="phone",
-        received_at=received, customer_name=f"客户{n}", customer_phone="13800138000",
-        customer_phone_norm="13800138000", customer_email=f"user{n}@example.com",
-        customer_class="C", severity="normal", title=f"Complaint {n}", description="",
-        validity="valid", status="in_progress", escalation_level=0, created_at=received,
-        updated_at=received,
-    )
+    values = dict(number=f"TS-{received:%Y%m%d}-{n:04d}", received_at=received,
+                  customer_name=f"客户{n}", customer_email=f"user{n}@example.com",
+                  title=f"Complaint {n}")
     values.update(fields)
     if "customer_phone" in fields and "customer_phone_norm" not in fields:
         values["customer_phone_norm"] = "".join(ch for ch in fields["customer_phone"] or ""
                                                 if ch.isdigit()) or None
-    complaint = Complaint(**values)
-    db.session.add(complaint)
-    db.session.flush()
-    return complaint
+    return insert_complaint(**values)
 
 
 def add_event(complaint: Complaint, action: str, at: datetime, **fields) -> ComplaintEvent:

@@ -52,12 +52,13 @@ def test_statutory_years_cover_2026_not_2027(cal):
 
 def test_statutory_years_helper_collects_years():
     """statutory_years() is the set of years of all holidays and make-up days given."""
-    assert statutory_years([date(2024, 1, 1)], [date(2025, 1, 26), date(2024, 2, 4)]) == {2024, 2025}
+    years = statutory_years([date(2024, 1, 1)], [date(2025, 1, 26), date(2024, 2, 4)])
+    assert years == {2024, 2025}
     assert statutory_years([], []) == set()
 
 
 def test_unknown_year_falls_back_to_monday_friday(cal):
-    """A year without statutory data counts Monday–Friday, records the fallback, and never raises."""
+    """A year without statutory data counts Monday–Friday, records the fallback, never raises."""
     assert cal.fallback_years == set()
     # 2027-01-01 is a Friday; in the fallback it is an ordinary working day (no holiday data).
     assert date(2027, 1, 1).weekday() == 4
@@ -121,7 +122,7 @@ def test_working_days_between_examples(cal):
 
 
 def test_empty_calendar_is_monday_friday_everywhere():
-    """A calendar without any statutory data works Monday–Friday and records every year asked about."""
+    """Without any statutory data: Monday–Friday, and every year asked about is recorded."""
     cal = BusinessCalendar()
     assert cal.add_working_days(date(2026, 9, 30), 7) == date(2026, 10, 9)
     assert cal.fallback_years == {2026}
@@ -183,7 +184,7 @@ def test_working_days_between_inverts_add(start, n):
 @settings(max_examples=200, deadline=None)
 @given(now=st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2028, 12, 1)))
 def test_due_soon_cutoff_is_one_working_day_away(now):
-    """The cutoff lies at least 24 h after now, and exactly 24 h when the next 24 h are all working time."""
+    """The cutoff lies at least 24 h after now; exactly 24 h when all of them are working time."""
     cutoff = SHARED.due_soon_cutoff(now)
     assert cutoff >= now + timedelta(days=1)
     if SHARED.is_working_day(now.date()) and SHARED.is_working_day(now.date() + timedelta(days=1)):

@@ -315,12 +315,14 @@ def valid_inputs(action: str) -> dict:
         },
         "review_approve": {},
         "review_send_back": {"reason": "Root cause missing."},
-        "callback": {"method": "phone", "reached": True, "satisfaction": "satisfied", "solved": True},
+        "callback": {"method": "phone", "reached": True, "satisfaction": "satisfied",
+                     "solved": True},
         "close": {},
         "force_close": {"reason": "Customer withdrew."},
         "reopen": {"reason": "Customer called again."},
         "escalate": {"reason": "Stalled for a week."},
-        "extend_request": {"reason": "Waiting for the lab.", "new_due": RESOLVE_DUE + timedelta(days=3)},
+        "extend_request": {"reason": "Waiting for the lab.",
+                           "new_due": RESOLVE_DUE + timedelta(days=3)},
         "extend_decide": {"approve": True},
         "urge": {"note": "Please hurry."},
         "note": {"note": "Visit arranged."},
@@ -390,7 +392,7 @@ OUT_OF_SCOPE = {
 @pytest.mark.parametrize("who", sorted(OUT_OF_SCOPE))
 @pytest.mark.parametrize("action", ACTIONS)
 def test_out_of_scope_is_permission_denied(action, who, refusal_sentence):
-    """A complaint outside the actor's scope refuses the action with PermissionDenied in every status."""
+    """Outside the actor's scope every action is refused with PermissionDenied, in every status."""
     actor, department_id, assignee_id = OUT_OF_SCOPE[who]
     for status in STATUSES:
         base = permissive_facts(action, status)

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from models import CallbackRecord, Category, Complaint, ComplaintEvent, Staff, db
+from models import CallbackRecord, Complaint, ComplaintEvent, Staff, db
+from tests.factories import CSRF, PASSWORD, AuthActions, csrf_token, insert_complaint
 
 LIST = "/admin/complaint/"
 NOW = datetime(2026, 11, 24, 10, 0)  # a Tuesday; tests pin services.clock.now to it
@@ -17,42 +18,32 @@ _numbers = itertools.count(1)
 
 def make_complaint(*, status="registered", department_id=None, assignee_id=None, due_at=None,
                    title="Fridge not cooling", customer_name="张三", phone="13800138000",
-                   received_at=None, number=None, kind="complaint", severity="normal",
-                   category="product_quality", **fields) -> int:
-    """Insert one complaint row directly (the caller holds an app context); returns its id."""
+                   received_at=None, number=None, category="product_quality", **fields) -> int:
+    """Insert one complaint row directly (tests.factories.insert_complaint, committed) with
+    the screen tests' defaults; the caller holds an app context. Returns its id."""
     n = next(_numbers)
     received = received_at or NOW - timedelta(days=2, minutes=n)
-    category_id = db.session.scalar(select(Category.id).filter_by(code=category))
-    values = dict(
-        number=number or f"TS-20261120-{n:04d}", kind=kind, channel="phone",
-        received_at=received, customer_name=customer_name, customer_phone=phone,
-        customer_phone_norm=phone, customer_class="C", category_id=category_id,
-        severity=severity, title=title, description="", status=status,
-        validity="pending" if status == "registered" else "valid",
-        department_id=department_id, assignee_id=assignee_id, escalation_level=0,
-        due_at=due_at, created_at=received, updated_at=received, callbacks_required=1,
-    )
+    values = dict(number=number or f"TS-20261120-{n:04d}", received_at=received,
+                  customer_name=customer_name, customer_phone=phone, customer_phone_norm=phone,
+                  category=category, title=title, status=status, due_at=due_at,
+                  validity="pending" if status == "registered" else "valid",
+                  department_id=department_id, assignee_id=assignee_id, callbacks_required=1)
     values.update(fields)
-    c = Complaint(**values)
-    db.session.add(c)
+    complaint = insert_complaint(**values)
     db.session.commit()
-    return c.id
+    return complaint.id
 
 
 def staff(username) -> Staff:
     return db.session.scalar(select(Staff).filter_by(username=username))
 
 
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
-                   r'name="csrf_token" value="([^"]+)"')
+_CSRF = CSRF
 
 
 def token(client, url=LIST) -> str:
     """A CSRF token of the client's session (any of our forms accepts it)."""
-    html = client.get(url).get_data(as_text=True)
-    match = _CSRF.search(html)
-    assert match, f"no csrf_token on {url}"
-    return next(g for g in match.groups() if g)
+    return csrf_token(client, url)
 
 
 def snapshot():
@@ -81,13 +72,10 @@ def flashes(html) -> str:
     return " ".join(re.findall(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', html, re.S))
 
 
-def login(app, username, password="test-pass-123"):
+def login(app, username, password=PASSWORD):
     """A new test client logged in as ``username`` (its own cookie jar)."""
     client = app.test_client()
-    html = client.get("/login").get_data(as_text=True)
-    csrf = _CSRF.search(html)
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": next(g for g in csrf.groups() if g)})
+    response = AuthActions(client).login(username, password)
     assert response.status_code == 302, f"login of {username} failed"
     return client
 
@@ -126,3 +114,21 @@ def click(client, cid, action):
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+def form_data(html):
+    """The fields of the first admin form on the page, as a browser would post them back."""
+    form = re.search(r'<form[^>]*class="admin-form"[^>]*>(.*?)</form>', html, re.S).group(1)
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and 'type="submit"' not in tag:
+            data[name.group(1)] = value.group(1) if value else ""
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
+        data[name] = body.strip()
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
+                           body)
+        data[name] = next((g for g in chosen.groups() if g is not None), "") if chosen else ""
+    return {k: v.replace("&amp;", "&") for k, v in data.items()}

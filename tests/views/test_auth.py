@@ -1,9 +1,13 @@
-"""Login and logout: CSRF, one message for every failure, persisted lockout, safe next=,
-sessions that really end, account changes that apply at once, production settings."""
+"""Login and logout: CSRF, one message for every failure, safe next=, sessions that really
+end, account changes that apply at once, production settings (SECRET_KEY, cookies).
+
+Throttling: test_login_throttle.py; two-step sign-in: test_two_step.py; session limits:
+test_session_limits.py; the password policy: test_password_policy.py."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import os
+import secrets
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,7 +15,6 @@ import pytest
 import config
 from app import create_app
 from models import Staff, db
-from services import clock
 from services.auth import end_sessions
 from tests.conftest import PASSWORD, AuthActions, csrf_token
 
@@ -82,33 +85,11 @@ def test_inactive_user_cannot_log_in(app, org, client, auth):
     assert "Unknown user name or wrong password." in r.get_data(as_text=True)
 
 
-def test_lockout_after_max_failures_is_persisted(app, org, client, auth):
-    """After LOGIN_MAX_FAILURES wrong passwords even the right one is refused, from any
-    client (the lock is in the database), until the lock time has passed."""
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    for _ in range(limit):
+def test_failures_below_the_delay_cost_nothing(app, org, client, auth):
+    """Three wrong passwords, then the right one: logged in at once, counts reset."""
+    for _ in range(3):
         auth.login("intake", "wrong-password")
-    locked = _staff(app, "intake").locked_until
-    assert locked is not None and locked > clock.now()
-    r = auth.login("intake")
-    assert r.status_code == 401 and "Too many failed attempts" in r.get_data(as_text=True)
-    # Another client — or another process on the same database — is locked out too.
-    other_app = create_app({**app.config, "TESTING": True})
-    r = AuthActions(other_app.test_client()).login("intake")
-    assert r.status_code == 401 and "Too many failed attempts" in r.get_data(as_text=True)
-    _dispose(other_app)
-    with app.app_context():
-        db.session.get(Staff, org.users["intake"]).locked_until = clock.now() - timedelta(
-            minutes=1)
-        db.session.commit()
-    assert auth.login("intake").status_code == 302
-
-
-def test_failures_below_the_limit_do_not_lock(app, org, client, auth):
-    """Fewer failures than the limit, then the right password: logged in, count reset."""
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
-        auth.login("intake", "wrong-password")
-    assert _staff(app, "intake").failed_logins == app.config["LOGIN_MAX_FAILURES"] - 1
+    assert _staff(app, "intake").failed_logins == 3
     assert auth.login("intake").status_code == 302
     assert _staff(app, "intake").failed_logins == 0
 
@@ -132,9 +113,13 @@ def test_next_after_login_stays_on_our_host(app, org, client, target):
 
 @pytest.mark.parametrize("target", EVIL_NEXT)
 def test_next_in_the_query_stays_on_our_host(app, org, client, auth, target):
-    """GET /login?next=… for a logged-in user never redirects off the host."""
+    """GET /login?next=… for a logged-in user never redirects off the host (a control
+    character in a parameter is refused with 400 before any view runs)."""
     auth.login("intake")
     r = client.get("/login", query_string={"next": target})
+    if any(ord(ch) < 32 for ch in target):
+        assert r.status_code == 400 and "Location" not in r.headers
+        return
     assert r.status_code == 302 and "evil" not in r.headers["Location"]
     assert _location(r).netloc in ("", "localhost")
 
@@ -261,6 +246,9 @@ def test_session_id_is_the_token_not_the_primary_key(app, org):
         assert len(staff.get_id()) >= 32 and staff.get_id() != str(staff.id)
 
 
+STRONG_KEY = secrets.token_hex(32)
+
+
 def _production(tmp_path, **extra):
     return {"TESTING": True, "PRODUCTION": True,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}", **extra}
@@ -276,22 +264,64 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, key):
         create_app(settings)
 
 
+WEAK_KEYS = ["x", "changeme", "s3cret-for-test", "a-real-random-secret-value",
+             "x" * 64, "changeme" * 8, "abcdefghij" * 7, "0123456789abcdef" * 4,
+             secrets.token_hex(16),  # 128 bits: half of what is required
+             "Tr0ub4dor&3-horse-battery-st", b"short-bytes"]
+GOOD_KEYS = [STRONG_KEY, secrets.token_urlsafe(32), secrets.token_urlsafe(48),
+             os.urandom(32), "pL9#vQ2!mX7$kR4&zT8*wN3@bH6^cF1%yJ5+dG0="]
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS, ids=range(len(WEAK_KEYS)))
+def test_production_refuses_a_weak_secret_key(tmp_path, key):
+    """Under 32 bytes of entropy (short, few distinct characters, a repeated piece, a
+    128-bit hex string) production refuses to start."""
+    assert config.secret_key_problem(key)
+    with pytest.raises(RuntimeError, match="SECRET_KEY is too weak"):
+        create_app(_production(tmp_path, SECRET_KEY=key))
+
+
+@pytest.mark.parametrize("key", GOOD_KEYS, ids=range(len(GOOD_KEYS)))
+def test_production_accepts_a_random_secret_key(tmp_path, key):
+    """secrets.token_hex(32), token_urlsafe(32), 32 random bytes: accepted."""
+    assert config.secret_key_problem(key) is None
+    assert config.secret_key_bits(key) >= 256
+    _dispose(create_app(_production(tmp_path, SECRET_KEY=key)))
+
+
+def test_secret_keys_from_token_hex_32_are_always_accepted():
+    """A random 64-digit hex key may use few of the 16 digits: still never refused."""
+    assert all(config.secret_key_problem(secrets.token_hex(32)) is None for _ in range(500))
+
+
+def test_development_accepts_any_secret_key(tmp_path):
+    """Outside production the key is not judged (tests and demos use short ones)."""
+    dev = create_app({"TESTING": True, "SECRET_KEY": "x",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.sqlite'}"})
+    _dispose(dev)
+
+
 def test_production_from_the_environment(tmp_path, monkeypatch):
-    """COMPLAINTDESK_PRODUCTION=1 without SECRET_KEY in the environment refuses to start."""
+    """COMPLAINTDESK_PRODUCTION=1 without SECRET_KEY in the environment, or with a weak one,
+    refuses to start; a random one starts with Secure cookies."""
     monkeypatch.setenv("COMPLAINTDESK_PRODUCTION", "1")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app()
-    monkeypatch.setenv("SECRET_KEY", "a-real-random-secret-value")
+    monkeypatch.setenv("SECRET_KEY", "x")
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", STRONG_KEY)
     prod = create_app()
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     _dispose(prod)
 
 
 def test_production_cookies_are_secure_httponly_lax(app, org, tmp_path):
-    """In production the session cookie is sent Secure, HttpOnly and SameSite=Lax."""
-    prod = create_app({**app.config, "PRODUCTION": True, "SECRET_KEY": "s3cret-for-test"})
+    """In production every cookie of a login (the session, the known browser) is sent
+    Secure, HttpOnly and SameSite=Lax; no remember-me cookie is set."""
+    prod = create_app({**app.config, "PRODUCTION": True, "SECRET_KEY": STRONG_KEY})
     assert prod.config["SESSION_COOKIE_SECURE"] is True
     assert prod.config["REMEMBER_COOKIE_SECURE"] is True
     client = prod.test_client()
@@ -300,8 +330,10 @@ def test_production_cookies_are_secure_httponly_lax(app, org, tmp_path):
                                                       "csrf_token": token})
     _dispose(prod)
     assert r.status_code == 302
-    cookie = r.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    cookies = r.headers.getlist("Set-Cookie")
+    assert {c.split("=", 1)[0] for c in cookies} == {"session", "desk_device"}
+    for cookie in cookies:
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
 def test_development_cookies_are_httponly_lax(client):

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
-from complaint_helpers import LIST, NOW, events_of, flashes, login, make_complaint, snapshot, text
+from complaint_helpers import (
+    LIST,
+    NOW,
+    events_of,
+    flashes,
+    login,
+    make_complaint,
+    snapshot,
+    text,
+)
+from complaint_helpers import form_data as _form
 from sqlalchemy import select
 
 from models import Category, Complaint, db
@@ -16,24 +25,6 @@ from services import clock
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
-
-
-def _form(html):
-    """The fields of the first admin form on the page, as a browser would post them back."""
-    form = re.search(r'<form[^>]*class="admin-form"[^>]*>(.*?)</form>', html, re.S).group(1)
-    data = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        name = re.search(r'name="([^"]+)"', tag)
-        value = re.search(r'value="([^"]*)"', tag)
-        if name and 'type="submit"' not in tag:
-            data[name.group(1)] = value.group(1) if value else ""
-    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
-        data[name] = body.strip()
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
-                           body)
-        data[name] = next((g for g in chosen.groups() if g is not None), "") if chosen else ""
-    return {k: v.replace("&amp;", "&") for k, v in data.items()}
 
 
 def test_registration_form_creates_a_numbered_complaint_with_its_deadline(app, org):

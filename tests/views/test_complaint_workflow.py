@@ -322,3 +322,17 @@ def test_detail_and_timeline_in_chinese(app, org):
     assert "已登记" in timeline and "受理" in timeline  # Registered → Accepted, the action
     assert "action-forward" in html and "Forward" not in html[html.index("complaint-actions"):
                                                                 html.index("complaint-fields")]
+
+
+def test_forward_form_lists_only_departments_that_can_take_the_complaint(app, wide_org):
+    """Active, not customer service, with an active head or handler: QA, LOG and HR — not
+    customer service, not the inactive OLD, not GMO (senior management only)."""
+    import re
+
+    cid = _started(app, wide_org, "accepted")
+    html = text(login(app, "intake").get(act_url(cid, "forward")))
+    select_html = re.search(r'<select[^>]*name="department_id"[^>]*>(.*?)</select>', html,
+                            re.S).group(1)
+    offered = set(re.findall(r'<option[^>]*value="(\d+)"', select_html))
+    org = wide_org
+    assert offered == {str(org.qa), str(org.log), str(org.hr)}

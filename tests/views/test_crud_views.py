@@ -184,7 +184,7 @@ def test_staff_list_links_to_set_password(app, org, client, auth):
 
 
 @pytest.mark.parametrize("password, confirm, message", [
-    ("short", "short", "A password needs at least 8 characters."),
+    ("short", "short", "A password needs at least 10 characters."),
     ("long-enough-1", "different-2", "The passwords differ."),
 ])
 def test_set_password_refusals_change_nothing(app, org, client, auth, password, confirm,

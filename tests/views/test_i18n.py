@@ -182,7 +182,7 @@ def test_rule_messages_are_translated(app, org, client, auth):
     token = csrf_token(client, url)
     r = client.post(url, data={"csrf_token": token, "password": "short", "confirm": "short"},
                     follow_redirects=True)
-    assert "密码至少需要 8 个字符。" in r.get_data(as_text=True)
+    assert "密码至少需要 10 个字符。" in r.get_data(as_text=True)
 
 
 def test_flask_admin_catalogue_ships_chinese(app):

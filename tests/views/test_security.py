@@ -57,6 +57,29 @@ def test_authenticated_pages_are_not_cached(app, org, client, auth, url, status)
     assert "no-store" in r.headers["Cache-Control"]
 
 
+def test_hsts_only_in_production(app, org):
+    """Production sends Strict-Transport-Security on every answer (pages, redirects, static
+    files); development, served over plain HTTP, does not."""
+    import secrets
+
+    from app import create_app
+
+    prod = create_app({**app.config, "PRODUCTION": True, "SECRET_KEY": secrets.token_hex(32)})
+    try:
+        client = prod.test_client()
+        for url in ("/login", "/", "/admin/category/",
+                    "/admin/static/admin/css/bootstrap4/admin.css"):
+            with client.get(url) as r:
+                assert r.headers["Strict-Transport-Security"] == (
+                    "max-age=31536000; includeSubDomains"), url
+    finally:
+        with prod.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    for url in ("/login", "/"):
+        assert "Strict-Transport-Security" not in app.test_client().get(url).headers
+
+
 def test_root_goes_to_the_panel(client):
     """The site root redirects to the admin panel (which asks an anonymous user to log in)."""
     r = client.get("/")
