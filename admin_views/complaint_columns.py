@@ -66,7 +66,9 @@ def _number(view, context, model, name):
 
 
 def _escalation(view, context, model, name):
-    return cached_label(labels.ESCALATION, model.escalation_level)
+    """Who owns the complaint at its level now (rules.owner_role)."""
+    owner = rules.owner_role(model.escalation_level, model.department_id, model.status)
+    return cached_label(labels.ESCALATION_OWNER, owner)
 
 
 def when(value):

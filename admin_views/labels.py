@@ -51,6 +51,10 @@ CUSTOMER_CLASS = {c: c for c in "ABCD"}
 # Who owns the complaint at each escalation level (rules.escalation.owner_role).
 ESCALATION = {0: _l("Handler"), 1: _l("Department head"), 2: _l("Customer-service manager"),
               3: _l("Senior management")}
+# Who owns a complaint now (rules.owner_role: level 1 is the customer-service manager's
+# while the complaint waits on customer service).
+ESCALATION_OWNER = {None: ESCALATION[0], Role.DEPT_HEAD: ESCALATION[1],
+                    Role.MANAGER: ESCALATION[2], Role.EXECUTIVE: ESCALATION[3]}
 # Which deadline a complaint waits on (Complaint.due_kind) — also the due columns' labels.
 CLOCK = {
     Clock.ACCEPT: _l("Accept by"),

@@ -29,16 +29,20 @@ def escalated(level: int) -> int:
     return min(level + 1, MAX_ESCALATION)
 
 
-def owner_role(level: int, department_id: int | None) -> str | None:
+def owner_role(level: int, department_id: int | None, status: str | None = None) -> str | None:
     """The role that owns a complaint at this level (None: its normal queue, level 0).
 
-    Level 1 is the head of the complaint's department; a complaint that has no department
-    yet (customer service's stages) goes to the customer-service manager instead.
+    Level 1 is the head of the department the complaint waits on: the responsible
+    department's head while it is with that department (forwarded, in progress); while it
+    waits on customer service (accepting, forwarding, telling a rejection, reviewing,
+    calling back) the customer-service manager, who runs those desks.
     """
     if level <= 0:
         return None
     if level == 1:
-        return Role.DEPT_HEAD if department_id is not None else Role.MANAGER
+        with_department = department_id is not None and (
+            status is None or status in Status.IN_DEPARTMENT)
+        return Role.DEPT_HEAD if with_department else Role.MANAGER
     if level == 2:
         return Role.MANAGER
     return Role.EXECUTIVE
@@ -52,7 +56,7 @@ def escalated_to(actor: Actor, status: str, level: int, department_id: int | Non
     """
     if status not in Status.OPEN:
         return False
-    owner = owner_role(level, department_id)
+    owner = owner_role(level, department_id, status)
     if actor.role == Role.DEPT_HEAD:
         return (owner == Role.DEPT_HEAD and actor.department_id is not None
                 and department_id == actor.department_id)

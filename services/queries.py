@@ -61,9 +61,11 @@ def escalated_clause(actor: Actor):
     if actor.role == Role.DEPT_HEAD:
         if actor.department_id is None:
             return false()
-        return and_(open_, level == 1, dept == actor.department_id)
+        return and_(Complaint.status.in_(Status.IN_DEPARTMENT), level == 1,
+                    dept == actor.department_id)
     if actor.role in Role.MANAGERS:
-        return and_(open_, or_(level == 2, and_(level == 1, dept.is_(None)), critical))
+        with_cs = or_(dept.is_(None), Complaint.status.not_in(Status.IN_DEPARTMENT))
+        return and_(open_, or_(level == 2, and_(level == 1, with_cs), critical))
     if actor.role == Role.EXECUTIVE:
         return and_(open_, or_(level >= 3, critical))
     return false()

@@ -22,8 +22,8 @@ def has_escalation_queue(role: str) -> bool:
     severity: department heads, managers, administrators and senior management.
     """
     actor = Actor(id=0, role=role, department_id=1)
-    return any(escalated_to(actor, Status.REGISTERED, level, department, severity)
-               for level in range(4) for department in (None, 1)
+    return any(escalated_to(actor, status, level, department, severity)
+               for status in Status.OPEN for level in range(4) for department in (None, 1)
                for severity in Severity.ALL)
 
 

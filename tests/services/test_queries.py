@@ -93,6 +93,8 @@ def test_escalation_owners_per_level(ctx):
     boss = Actor(id=3, role=Role.EXECUTIVE)
     level1 = add(status="in_progress", escalation_level=1, department_id=org.qa)
     level1_cs = add(status="accepted", escalation_level=1)
+    # Resolved by QA, waiting on customer service's review: the manager's, not QA's head's.
+    level1_review = add(status="resolved", escalation_level=1, department_id=org.qa)
     level2 = add(status="in_progress", escalation_level=2, department_id=org.qa)
     level3 = add(status="in_progress", escalation_level=3, department_id=org.qa)
     critical = add(status="registered", escalation_level=2, severity="critical")
@@ -102,7 +104,7 @@ def test_escalation_owners_per_level(ctx):
         return ids(select(Complaint.id).where(queries.escalated_clause(actor)))
 
     assert mine(head) == {level1}
-    assert mine(manager) == {level1_cs, level2, critical}
+    assert mine(manager) == {level1_cs, level1_review, level2, critical}
     assert mine(boss) == {level3, critical}
 
 
