@@ -71,7 +71,16 @@ def init_app(app: Flask) -> None:
         def language_csrf_token():
             return PlainForm().csrf_token.current_token
 
+        def unread_notifications():
+            """The bell's number: one indexed COUNT, the complaints' scope re-checked."""
+            from services.notifications import unread_count
+
+            if not current_user.is_authenticated:
+                return 0
+            return unread_count(current_user.actor)
+
         return {
+            "unread_notifications": unread_notifications,
             "current_locale_tag": current_locale_tag,
             "language_csrf_token": language_csrf_token,
             "role_label": lambda role: label(ROLE, role),

@@ -11,10 +11,11 @@ from flask_admin import expose
 from flask_login import current_user
 
 from rules import Status
-from services import calendar_source, clock, queries, queues
+from services import calendar_source, clock, notifications, queries, queues
 
 from . import labels
 from .base import SecureIndexView
+from .notifications import kind_label as notification_kind
 
 
 def complaints_url(**args):
@@ -58,8 +59,12 @@ class DashboardView(SecureIndexView):
         # "Escalated to me" (rules.escalated_to): heads, managers, senior management.
         escalated = (queues.escalated_count(actor) if queues.has_escalation_queue(actor.role)
                      else None)
+        # The newest unread notifications (their number is the bell's).
+        unread, _ = notifications.listed(actor, per_page=5, unread_only=True, with_total=False)
         return self.render(
             "dashboard.html",
+            unread=unread,
+            notification_label=notification_kind,
             now=now,
             mine=mine,
             totals=totals,

@@ -1,6 +1,6 @@
 """Which screens exist, in which menu order. Each view module adds its own views here."""
 
-from . import accountability, admin_events, complaints, crud, reports
+from . import accountability, admin_events, complaints, crud, notifications, reports
 
 
 def register_views(admin):
@@ -12,3 +12,4 @@ def register_views(admin):
     crud.add_config_views(admin)
     accountability.add_settings_view(admin, crud.SETTINGS)
     reports.add_views(admin)
+    notifications.add_views(admin)

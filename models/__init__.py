@@ -12,11 +12,12 @@ from .complaint import (
     ExportLog,
     NumberCounter,
 )
+from .notification import Notification
 from .org import Department, Staff
 from .settings import CalendarDay, Setting, SlaPolicy
 
 __all__ = [
     "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "CalendarDay",
     "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Department", "ExportLog",
-    "NumberCounter", "Setting", "SlaPolicy", "Staff",
+    "Notification", "NumberCounter", "Setting", "SlaPolicy", "Staff",
 ]

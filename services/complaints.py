@@ -24,7 +24,7 @@ from rules import Action, Clock, Role, Status, Validity
 from rules.deadlines import current_due, match_policy, start_clock
 from rules.errors import N_, RuleError, StaleVersion
 
-from . import clock
+from . import clock, notifications
 from .calendar_source import business_calendar, policies
 from .numbers import next_number
 
@@ -114,8 +114,10 @@ def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Compla
         )
         db.session.add(complaint)
         db.session.flush()
-        write_event(complaint, actor_id, Action.REGISTER, now,
-                    note=clean.get("late_reason") or None)
+        event = write_event(complaint, actor_id, Action.REGISTER, now,
+                            note=clean.get("late_reason") or None)
+        notifications.write_for_registration(
+            complaint, event, rules.Actor(actor_id, role, dept_id), now)
     return complaint
 
 
@@ -228,10 +230,14 @@ def perform(complaint_id, action: str, actor: Staff, inputs: Mapping | None = No
             complaint = load_checked(complaint_id, actor, expected_version)
             decision = decide(complaint, action, actor, dict(inputs or {}), now)
             before = (complaint.status, complaint.department_id, complaint.assignee_id)
+            facts_before = complaint.facts()
             callback = _apply(complaint, decision, actor_id, now)
             db.session.flush()
             event = write_event(complaint, actor_id, action, now, before=before,
                                 note=decision.note)
+            # The outbox: the declared recipients, told in this same transaction.
+            notifications.write_for_action(decision.notify, action, decision.reopened,
+                                           facts_before, complaint, event, actor.actor, now)
     except StaleDataError:
         raise StaleVersion() from None
     return Outcome(complaint, event, decision, callback)

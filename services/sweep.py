@@ -38,10 +38,19 @@ from sqlalchemy import (
     update,
 )
 
-from models import AccountabilityRecord, Complaint, ComplaintEvent, Department, db
+from models import (
+    AccountabilityRecord,
+    Complaint,
+    ComplaintEvent,
+    Department,
+    Notification,
+    Staff,
+    db,
+)
 from models.engine import write_transaction
-from rules import MAX_ESCALATION, Action, Clock, Status
+from rules import MAX_ESCALATION, Action, Clock, Role, Status
 from rules.deadlines import RESPONSIBLE
+from rules.notify import OVERDUE
 
 from . import clock
 
@@ -87,6 +96,42 @@ def _responsible(c):
                   (c.c.due_kind.in_(by["department_head"]), head),
                   else_=null())
     return department, person
+
+
+def _notify(c, e, chosen, department, person, now):
+    """One ``overdue`` notification per missed deadline, set-based (INSERT … SELECT).
+
+    To the person of the accountability record (the assignee, else the head of record,
+    for the department's clocks), else the head of record of the responsible department,
+    else its active department heads, else (customer service's clocks, no head) every
+    active customer-service manager. Each row
+    names the batch's new overdue event, so a second run (a new event, or none) never
+    repeats one; the unique (recipient, event, kind) constraint guards it too.
+    """
+    d, n, s = Department.__table__, Notification.__table__, Staff.__table__
+    event = (select(e.c.complaint_id, func.max(e.c.id).label("event_id"))
+             .where(e.c.complaint_id.in_(select(_BATCH.c.id)),
+                    e.c.action == Action.OVERDUE)
+             .group_by(e.c.complaint_id).subquery())
+    head = select(d.c.head_id).where(d.c.id == department).scalar_subquery()
+    who = func.coalesce(person, head)
+    columns = ["created_at", "recipient_id", "complaint_id", "kind", "event_id"]
+    joined = c.join(event, event.c.complaint_id == c.c.id)
+    db.session.execute(insert(n).from_select(columns, select(
+        literal(now), who, c.c.id, literal(OVERDUE), event.c.event_id,
+    ).select_from(joined).where(chosen, who.is_not(None))))
+    heads = and_(s.c.role == Role.DEPT_HEAD, s.c.active.is_(True),
+                 s.c.department_id == department)
+    db.session.execute(insert(n).from_select(columns, select(
+        literal(now), s.c.id, c.c.id, literal(OVERDUE), event.c.event_id,
+    ).select_from(joined.join(s, heads)).where(chosen, who.is_(None))))
+    h = s.alias("any_head")
+    no_head = ~select(h.c.id).where(h.c.role == Role.DEPT_HEAD, h.c.active.is_(True),
+                                    h.c.department_id == department).exists()
+    db.session.execute(insert(n).from_select(columns, select(
+        literal(now), s.c.id, c.c.id, literal(OVERDUE), event.c.event_id,
+    ).select_from(joined.join(s, and_(s.c.role == Role.MANAGER, s.c.active.is_(True))))
+        .where(chosen, who.is_(None), no_head)))
 
 
 # Rows per batch: on SQLite one batch of 50,000 holds the write lock about 2 s on the test
@@ -157,6 +202,7 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                                next_level).where(chosen),
                     )
                 )
+                _notify(c, e, chosen, department, person, now)
                 db.session.execute(
                     update(c)
                     .where(chosen)

@@ -22,7 +22,8 @@ from app import create_app
 from tests.factories import PASSWORD, AuthActions, csrf_token  # noqa: F401 (re-exported)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES = ("accountability_finding", "accountability_record", "admin_event", "complaint_event",
+TABLES = ("notification", "accountability_finding", "accountability_record", "admin_event",
+          "complaint_event",
           "callback_record", "export_log", "complaint", "number_counter", "calendar_day",
           "sla_policy", "setting", "category", "department", "login_attempt",
           "staff_recovery_code", "staff")

@@ -11,8 +11,8 @@ from models import db
 
 TABLES = {"accountability_finding", "accountability_record", "admin_event", "calendar_day",
           "callback_record", "category", "complaint", "complaint_event", "department",
-          "export_log", "login_attempt", "number_counter", "setting", "sla_policy", "staff",
-          "staff_recovery_code"}
+          "export_log", "login_attempt", "notification", "number_counter", "setting",
+          "sla_policy", "staff", "staff_recovery_code"}
 
 
 def test_models_and_migrations_do_not_drift(app):

@@ -1,0 +1,92 @@
+"""My notifications: what arrived for the user, newest first, mark read / mark all read.
+
+Only the user's own notifications, and only those whose complaint they may still see
+(services.notifications re-checks the scope at read time). The bell in the navbar
+(templates/admin/desk_base.html) shows the unread count of the same query.
+"""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+
+from rules import Action, Role
+from rules.bounds import parse_id
+from rules.notify import CRITICAL_REGISTERED, OVERDUE, REOPENED
+from services import clock
+from services import notifications as service
+
+from . import labels
+from .auth import PlainForm
+from .base import SecureBaseView
+
+PER_PAGE = 20
+
+# What each kind of notification says to its reader.
+KIND = {
+    Action.FORWARD: _l("Forwarded to your department"),
+    Action.ASSIGN: _l("Assigned to you"),
+    Action.RETURN: _l("Returned to customer service"),
+    Action.RESOLVE: _l("Resolved: waiting for review"),
+    Action.REJECT: _l("Rejected as invalid"),
+    Action.REVIEW_SEND_BACK: _l("Sent back for more work"),
+    Action.CALLBACK: _l("Callback recorded"),
+    Action.ESCALATE: _l("Escalated to you"),
+    Action.EXTEND_REQUEST: _l("Extension requested"),
+    Action.EXTEND_DECIDE: _l("Extension decided"),
+    Action.URGE: _l("Urged"),
+    Action.INSTRUCT: _l("Instruction from senior management"),
+    REOPENED: _l("Reopened: the customer is not satisfied"),
+    OVERDUE: _l("Deadline missed"),
+    CRITICAL_REGISTERED: _l("Critical complaint registered"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return KIND.get(kind) or labels.label(labels.ACTION, kind)
+
+
+class NotificationsView(SecureBaseView):
+    read_roles = Role.ALL
+
+    @expose("/")
+    def index(self):
+        page = max(int(request.args.get("page") or 0), 0)
+        rows, total = service.listed(current_user.actor, page=page, per_page=PER_PAGE)
+        pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
+        return self.render("notifications.html", rows=rows, total=total, page=page,
+                           pages=pages, kind_label=kind_label, form=PlainForm(),
+                           complaint_url=complaint_url)
+
+    @expose("/read/", methods=("POST",))
+    def read(self):
+        form = PlainForm(request.form)
+        pk = parse_id(request.form.get("id"))
+        if not form.validate():
+            flash(_("Your session form expired. Please try again."), "error")
+        elif pk is not None:
+            service.mark_read(current_user.actor, pk, clock.now())
+        return redirect(self.get_url(".index", page=request.args.get("page") or None))
+
+    @expose("/read-all/", methods=("POST",))
+    def read_all(self):
+        form = PlainForm(request.form)
+        if not form.validate():
+            flash(_("Your session form expired. Please try again."), "error")
+        else:
+            done = service.mark_all_read(current_user.actor, clock.now())
+            flash(ngettext("%(num)d notification marked read.",
+                           "%(num)d notifications marked read.", done), "success")
+        return redirect(self.get_url(".index"))
+
+
+def complaint_url(complaint_id) -> str:
+    return url_for("complaint.details_view", id=complaint_id)
+
+
+def add_views(admin):
+    admin.add_view(NotificationsView(name=_l("My notifications"), endpoint="notifications"))
