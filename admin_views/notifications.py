@@ -53,6 +53,9 @@ def kind_label(kind: str) -> str:
 class NotificationsView(SecureBaseView):
     read_roles = Role.ALL
 
+    def is_visible(self):
+        return False  # reached from the bell in the navbar, not a menu entry of its own
+
     @expose("/")
     def index(self):
         page = max(int(request.args.get("page") or 0), 0)

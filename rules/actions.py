@@ -76,7 +76,8 @@ class ActionSpec:
     changes: Callable[[Context], dict] | None = None  # complaint fields to set
     starts: tuple[str, ...] | Callable[[Context], tuple[str, ...]] = ()  # clocks started
     note: Callable[[Context], str | None] | None = None  # the event's note
-    notify: tuple[str, ...] = ()  # RECIPIENTS
+    # RECIPIENTS, or a function of the Context giving them (e.g. only when reopened)
+    notify: tuple[str, ...] | Callable[[Context], tuple[str, ...]] = ()
     writes_callback: bool = False  # a CallbackRecord from the inputs
 
     @property
@@ -195,7 +196,8 @@ def check(action: str, facts: Facts, actor: Actor, inputs: Mapping | None = None
     return Decision(
         action=action, from_status=facts.status, to_status=to_status, escalation_level=level,
         changes=changes, inputs=clean, note=spec.note(ctx) if spec.note else _note(clean),
-        notify=spec.notify, reopened="reopen_count" in changes,
+        notify=spec.notify(ctx) if callable(spec.notify) else spec.notify,
+        reopened="reopen_count" in changes,
         callback=clean if spec.writes_callback else None,
     )
 

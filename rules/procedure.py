@@ -331,7 +331,9 @@ register(
                 Field("solved", FLAG, required=False), Field("notes", required=False)),
         validate=_check_callback, lands=_callback_lands, changes=_callback_changes,
         starts=_callback_starts, note=_callback_note, writes_callback=True,
-        notify=("assignee", "department_head", "escalation_owner")),
+        # Only a callback that sends the complaint back is news to the department.
+        notify=lambda ctx: (("assignee", "department_head", "escalation_owner")
+                            if _callback_unhappy(ctx) else ())),
     ActionSpec(
         Action.CLOSE, N_("close"), {Status.CALLBACK: CS}, guard=_enough_callbacks,
         lands=Status.CLOSED, changes=_closing),

@@ -161,7 +161,7 @@ if KIND == "sqlite":
     }
 else:
     FORBIDDEN |= {
-        "truncate_events": "TRUNCATE complaint_event",
+        "truncate_events": "TRUNCATE complaint_event CASCADE",
         "truncate_complaints": "TRUNCATE complaint CASCADE",
         "truncate_callbacks": "TRUNCATE callback_record",
     }

@@ -35,7 +35,8 @@ def translated(catalog, msgid: str) -> bool:
 def test_action_has_rows_roles_and_known_recipients(spec):
     assert spec.who and all(status in rules.Status.ALL for status in spec.who)
     assert spec.roles and spec.roles <= set(rules.Role.ALL)
-    assert set(spec.notify) <= set(RECIPIENTS)
+    if not callable(spec.notify):  # a function's answers are checked by the action's tests
+        assert set(spec.notify) <= set(RECIPIENTS)
 
 
 @pytest.mark.parametrize("spec", rules.all_specs(), ids=lambda s: s.name)

@@ -15,7 +15,7 @@ from rules import Actor, Facts, Role
 from rules.errors import PermissionDenied, TransitionNotAllowed
 from rules.notify import Recipient, recipients
 from services.sweep import sweep
-from tests.factories import T1, UNSATISFIED
+from tests.factories import AVERAGE, NOT_REACHED, NOT_SOLVED, SATISFIED, T1, UNSATISFIED
 
 NEW_DUE = datetime(2026, 12, 18, 18, 0)
 LATE = datetime(2026, 12, 10, 8, 0)
@@ -88,6 +88,15 @@ def test_unsatisfied_callback_tells_assignee_head_and_the_new_escalation_owner(d
 def test_unsatisfied_callback_at_level_one_tells_the_head_once(desk):
     cid = desk.bring_to("callback")
     assert act(desk, cid, "callback", "intake", **UNSATISFIED) == {
+        ("handler_qa", "reopened"), ("head_qa", "reopened")}
+
+
+def test_a_callback_that_does_not_send_it_back_tells_nobody(desk):
+    """Satisfied, average or unreached callbacks are customer service's own business."""
+    cid = desk.bring_to("callback", category="product_quality")
+    for outcome in (SATISFIED, AVERAGE, NOT_REACHED):
+        assert act(desk, cid, "callback", "intake", **outcome) == set()
+    assert act(desk, cid, "callback", "intake", **NOT_SOLVED) == {
         ("handler_qa", "reopened"), ("head_qa", "reopened")}
 
 
