@@ -34,6 +34,7 @@ from services import queues
 from . import labels as L
 from .base import SecureBaseView, SecureModelView
 from .complaint_columns import TYPE_FORMATTERS
+from .crud import QueryOptions
 from .i18n import rule_message
 from .privacy import shown_text
 
@@ -93,19 +94,6 @@ def _department_options():
             db.session.execute(select(Department.id, Department.name).order_by(Department.name))]
 
 
-class _Options:
-    """Filter options read on each request (Flask-Admin keeps a plain list otherwise)."""
-
-    def __init__(self, fetch):
-        self.fetch = fetch
-
-    def __bool__(self):
-        return True
-
-    def __iter__(self):
-        return iter(self.fetch())
-
-
 class FindingForm(SecureForm):
     finding = SelectField(_l("Finding"), choices=L.choices(L.FINDING, blank=_l("— choose —")),
                           validate_choice=False)
@@ -132,7 +120,7 @@ class AccountabilityRecordView(SecureModelView):
         filters.FilterEqual(AccountabilityRecord.clock, _l("Missed deadline"),
                             options=L.options(L.CLOCK)),
         filters.IntEqualFilter(AccountabilityRecord.department_id, _l("Department"),
-                               options=_Options(_department_options)),
+                               options=QueryOptions(_department_options)),
         filters.DateTimeBetweenFilter(AccountabilityRecord.at, _l("Found missed at")),
     )
     column_formatters = {
