@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 import rules
 from models import Complaint, db
 from rules import Role
-from rules.intake import EDIT_ROLES, REGISTER_ROLES
+from rules.intake import EDIT_ROLES, REGISTER_ROLES, relays
 from services import complaints as complaint_service
 from services import edits as edit_service
 from services import queries
@@ -215,7 +215,7 @@ class ComplaintView(ComplaintActionsMixin, SecureModelView):
     def chooses_channel(self) -> bool:
         """Customer service says how a complaint came in; anyone else relays it (the rules
         set the channel to "relayed by a department" for them: rules.check_register)."""
-        return current_user.role in Role.CUSTOMER_SERVICE
+        return not relays(current_user.role)
 
     # --- registration and the generic edit form -------------------------------------------
 

@@ -92,6 +92,12 @@ def mask_email(email: str | None) -> str | None:
     return f"{name[:1]}***@{domain}"
 
 
+def relays(role: str) -> bool:
+    """Whether this role's registrations are "relayed by a department" (not customer
+    service's own intake): their channel is fixed and their department recorded."""
+    return role not in Role.CUSTOMER_SERVICE
+
+
 def check_register(role: str, data: Mapping, now: datetime | None = None) -> dict:
     """Validate a new (or edited) complaint; returns the cleaned values or raises a RuleError.
 
@@ -102,7 +108,7 @@ def check_register(role: str, data: Mapping, now: datetime | None = None) -> dic
     if role not in REGISTER_ROLES:
         raise PermissionDenied(N_("Only active staff may register complaints."))
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
-    if role not in Role.CUSTOMER_SERVICE:
+    if relays(role):
         clean["channel"] = Channel.TRANSFERRED
     for name, label in (("customer_name", N_("customer name")), ("title", N_("title")),
                         ("description", N_("description"))):

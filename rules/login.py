@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .constants import Role
+
 # Failures that cost nothing: a few typing mistakes never make anyone wait.
 FREE_FAILURES = 3
 # The longest wait after a failure (seconds): 15 minutes.
@@ -109,6 +111,11 @@ def second_step_key(staff_id: int) -> str:
 
 SESSION_IDLE = "idle"
 SESSION_TOO_OLD = "too_old"
+
+
+def totp_required(role: str, production: bool, enabled: bool) -> bool:
+    """An administrator of a production desk must use two-step sign-in before anything else."""
+    return production and role == Role.ADMIN and not enabled
 
 
 def session_expiry(login_at: datetime, seen_at: datetime, now: datetime, *,

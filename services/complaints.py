@@ -23,6 +23,7 @@ from models.engine import write_transaction
 from rules import Action, Clock, Role, Status, Validity
 from rules.deadlines import current_due, match_policy, start_clock
 from rules.errors import N_, RuleError, StaleVersion
+from rules.intake import relays
 
 from . import clock, notifications
 from .calendar_source import business_calendar, policies
@@ -89,7 +90,7 @@ def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Compla
             channel=clean["channel"],
             received_at=received,
             registered_by_id=actor_id,
-            source_department_id=dept_id if role not in Role.CUSTOMER_SERVICE else None,
+            source_department_id=dept_id if relays(role) else None,
             customer_name=clean["customer_name"],
             customer_phone=clean.get("customer_phone") or None,
             customer_phone_norm=clean["customer_phone_norm"],

@@ -12,7 +12,6 @@ from werkzeug.security import check_password_hash
 from models import Staff, db
 from models.engine import read_only, write_transaction
 from models.org import StaffRecoveryCode
-from rules import Role
 from rules import admin_events as events
 from rules import login as throttle
 from rules.errors import InvalidInput
@@ -41,7 +40,7 @@ from .auth import (
 def needs_totp_enrolment(staff: Staff) -> bool:
     """An administrator of a production desk must use two-step sign-in."""
     production = bool(current_app.config.get("PRODUCTION")) if has_app_context() else False
-    return production and staff.role == Role.ADMIN and not staff.totp_enabled
+    return throttle.totp_required(staff.role, production, bool(staff.totp_enabled))
 
 
 def begin_totp_enrolment(staff_id: int) -> str:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import itertools
 import re
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from models import CallbackRecord, Category, Complaint, ComplaintEvent, Staff, db
 from rules import Action, Status
@@ -146,6 +147,26 @@ class Desk:
         db.session.expire_all()
         return (self.row(cid), len(self.events(cid)), self.count(ComplaintEvent),
                 self.count(CallbackRecord), self.count(Complaint))
+
+
+# --- counting SQL statements ----------------------------------------------------------
+
+
+@contextmanager
+def recorded_statements(app):
+    """The SQL statements the app's engine runs inside the block (a list, filled as it runs)."""
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def remember(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
 
 
 # --- HTTP: CSRF tokens and logging in ----------------------------------------------------

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 
 import pytest
 from complaint_helpers import LIST, NOW, flashes, login, make_complaint, snapshot, text, token
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from models import Complaint, Department, db
 from services import clock
 from services.auth import create_user
+from tests.factories import recorded_statements
 
 
 @pytest.fixture(autouse=True)
@@ -212,18 +213,8 @@ def _fill(app, org, n):
 
 
 def _queries(app, client, url):
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(app) as seen:
         response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(seen), len(numbers(response))
 

@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from models import (
     CalendarDay,
@@ -23,6 +23,7 @@ from rules import Actor, Role, can_see
 from services.complaints import perform, register
 from services.queries import scope_clause
 from tests.conftest import PASSWORD, AuthActions, csrf_token
+from tests.factories import recorded_statements
 
 
 def seed_complaint(app, org, dept="qa", handler="handler_qa", text="Kettle", phone="13800138000"):
@@ -489,20 +490,9 @@ def test_complaint_scope_matches_rules_can_see(app, org, role):
 
 
 def _count_queries(app, client, url):
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def _count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", _count)
-    try:
+    with recorded_statements(app) as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", _count)
-    return len(statements)
+    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
 
 
 @pytest.mark.parametrize("url", ["/admin/complaint_event/", "/admin/callback_record/",

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 from complaint_helpers import NOW, login, make_complaint, text
-from sqlalchemy import event
 
 from admin_views.dashboard import DashboardView
 from models import CallbackRecord, db
 from services import calendar_source, clock
+from tests.factories import recorded_statements
 
 H = timedelta(hours=1)
 
@@ -109,18 +109,8 @@ def test_calendar_warning_when_next_year_has_no_statutory_data(app, org, monkeyp
 def test_figures_come_from_aggregates_not_rows(app, org, board):
     """The dashboard's SQL never selects complaint rows, only sums (three statements)."""
     client = login(app, "manager")
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def remember(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", remember)
-    try:
+    with recorded_statements(app) as statements:
         assert client.get("/admin/").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", remember)
     # (The unread notifications, bell and list, join complaint only to re-check the scope.)
     on_complaints = [s for s in statements if ("FROM complaint" in s or "JOIN complaint" in s)
                      and "FROM notification" not in s]

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from models import Notification, db
 from services.complaints import perform
+from tests.factories import recorded_statements
 from tests.views.complaint_helpers import LIST, NOW, login, make_complaint, staff, token
 
 PAGE = "/admin/notifications/"
@@ -113,18 +114,8 @@ def test_dashboard_lists_the_unread(app, org):
 
 
 def _statements(app, client, url):
-    with app.app_context():
-        engine = db.engine
-    seen = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with recorded_statements(app) as seen:
         response = client.get(url)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(seen), unread(response.get_data(as_text=True))
 
