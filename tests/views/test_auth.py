@@ -298,6 +298,8 @@ def test_development_accepts_any_secret_key(tmp_path):
     """Outside production the key is not judged (tests and demos use short ones)."""
     dev = create_app({"TESTING": True, "SECRET_KEY": "x",
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'd.sqlite'}"})
+    assert dev.config["SECRET_KEY"] == "x" and not dev.config["PRODUCTION"]
+    assert dev.test_client().get("/login").status_code == 200  # it starts and serves
     _dispose(dev)
 
 
