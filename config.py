@@ -46,6 +46,33 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = COMPANY_TZ  # create_app sets it to the final COMPANY_TZ
     LANGUAGES = ("en", "zh_Hans_CN")
+    # Notifications outside the app (services/delivery; README "Notifications").
+    # E-mail over SMTP (Flask-Mailman): off while MAIL_SERVER is unset.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_TIMEOUT = 10
+    MAIL_DEFAULT_SENDER = "complaint-desk@localhost"
+    # The domain of each message's Message-ID (<idempotency key>@domain).
+    MAIL_MESSAGE_ID_DOMAIN = "complaint-desk.local"
+    # The desk's address as users reach it, for links in messages (none when unset).
+    NOTIFY_BASE_URL = None
+    # The worker: tries per message, how long a claimed message is held before another
+    # worker may take it over, messages per claim.
+    NOTIFY_MAX_ATTEMPTS = 6
+    NOTIFY_LEASE_SECONDS = 300
+    NOTIFY_BATCH = 100
+    # The daily digest goes out at the first worker pass after this hour (company time).
+    NOTIFY_DIGEST_HOUR = 8
+    # Messages to customers: the language, and an SMS gateway as a plain HTTP webhook
+    # (POST JSON; no vendor SDK). SMS is off while SMS_WEBHOOK_URL is unset.
+    CUSTOMER_LOCALE = "zh_Hans_CN"
+    SMS_WEBHOOK_URL = None
+    SMS_WEBHOOK_TOKEN = None
+    WEBHOOK_TIMEOUT = 10
 
 
 def from_environment() -> dict:
@@ -61,6 +88,18 @@ def from_environment() -> dict:
         env["EXPORT_MAX_ROWS"] = int(os.environ["EXPORT_MAX_ROWS"])
     if os.environ.get("COMPANY_TZ"):
         env["COMPANY_TZ"] = os.environ["COMPANY_TZ"]
+    for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
+                 "MAIL_MESSAGE_ID_DOMAIN", "NOTIFY_BASE_URL", "SMS_WEBHOOK_URL",
+                 "SMS_WEBHOOK_TOKEN", "CUSTOMER_LOCALE"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    for name in ("MAIL_PORT", "MAIL_TIMEOUT", "NOTIFY_MAX_ATTEMPTS", "NOTIFY_LEASE_SECONDS",
+                 "NOTIFY_DIGEST_HOUR"):
+        if os.environ.get(name):
+            env[name] = int(os.environ[name])
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if os.environ.get(name):
+            env[name] = os.environ[name].lower() in ("1", "true", "yes")
     return env
 
 

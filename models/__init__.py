@@ -12,12 +12,12 @@ from .complaint import (
     ExportLog,
     NumberCounter,
 )
-from .notification import Notification
+from .notification import Delivery, Notification, NotificationPreference
 from .org import Department, Staff
 from .settings import CalendarDay, Setting, SlaPolicy
 
 __all__ = [
     "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "CalendarDay",
-    "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Department", "ExportLog",
-    "Notification", "NumberCounter", "Setting", "SlaPolicy", "Staff",
+    "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Delivery", "Department",
+    "ExportLog", "Notification", "NotificationPreference", "NumberCounter", "Setting", "SlaPolicy", "Staff",
 ]

@@ -26,6 +26,11 @@ class Department(db.Model):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_customer_service: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The department's group robot, optional: ``wecom`` (企业微信) or ``dingtalk`` (钉钉),
+    # its webhook address, and DingTalk's signing secret (加签).
+    robot_kind: Mapped[Optional[str]] = mapped_column(String(16))
+    robot_url: Mapped[Optional[str]] = mapped_column(String(500))
+    robot_secret: Mapped[Optional[str]] = mapped_column(String(200))
 
     parent: Mapped[Optional[Department]] = relationship(remote_side=[id])
     head: Mapped[Optional[Staff]] = relationship(foreign_keys=[head_id], post_update=True)

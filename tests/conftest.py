@@ -20,9 +20,10 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from tests.factories import PASSWORD, AuthActions, csrf_token  # noqa: F401 (re-exported)
+from tests.servers import smtp_server, webhook_server  # noqa: F401 (fixtures)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES = ("notification", "accountability_finding", "accountability_record", "admin_event",
+TABLES = ("delivery", "notification_preference", "notification", "accountability_finding", "accountability_record", "admin_event",
           "complaint_event",
           "callback_record", "export_log", "complaint", "number_counter", "calendar_day",
           "sla_policy", "setting", "category", "department", "login_attempt",

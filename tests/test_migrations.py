@@ -11,7 +11,8 @@ from models import db
 
 TABLES = {"accountability_finding", "accountability_record", "admin_event", "calendar_day",
           "callback_record", "category", "complaint", "complaint_event", "department",
-          "export_log", "login_attempt", "notification", "number_counter", "setting",
+          "delivery", "export_log", "login_attempt", "notification",
+          "notification_preference", "number_counter", "setting",
           "sla_policy", "staff", "staff_recovery_code"}
 
 

@@ -1,0 +1,9 @@
+"""How sending one message failed: worth another try later, or not."""
+
+
+class Transient(Exception):
+    """The server is down, busy or refused for now (SMTP 4xx, HTTP 429/5xx, timeouts)."""
+
+
+class Permanent(Exception):
+    """Another try cannot help (a bad address, SMTP 5xx for the recipient, HTTP 4xx)."""
