@@ -45,6 +45,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
+    from services.delivery.senders import mail
+
+    mail.init_app(app)  # Flask-Mailman: MAIL_* settings (e-mail off while MAIL_SERVER unset)
     with app.app_context():
         configure_engine(db.engine)
 
@@ -58,6 +61,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_commands(app: Flask) -> None:
     from cli_maintenance import register as register_maintenance  # retention, backup, restore
     register_maintenance(app)
+    from cli_notify import register as register_notify  # notify: the delivery worker
+    register_notify(app)
 
     @app.cli.command("init-db")
     def init_db():
@@ -156,9 +161,13 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("sweep")
     def sweep_command():
-        """Mark overdue complaints and escalate each once per missed deadline."""
+        """Mark overdue complaints and escalate each once per missed deadline; warn of the
+        deadlines due within one working day."""
         from services.sweep import sweep
 
         result = sweep()
         detail = ", ".join(f"{k}: {v}" for k, v in sorted(result.by_status.items())) or "none"
         click.echo(f"Marked {result.marked} overdue complaint(s) ({detail}).")
+        if result.due_soon:
+            click.echo(f"Wrote {result.due_soon} due-soon notification(s) (deadlines within "
+                       "one working day).")

@@ -70,6 +70,9 @@ class Defaults:
     # Messages to customers: the language, and an SMS gateway as a plain HTTP webhook
     # (POST JSON; no vendor SDK). SMS is off while SMS_WEBHOOK_URL is unset.
     CUSTOMER_LOCALE = "zh_Hans_CN"
+    # How customers reach customer service, printed in their messages (e.g. "400-800-1234");
+    # unset: they are asked to reply to the message.
+    CUSTOMER_SERVICE_CONTACT = None
     SMS_WEBHOOK_URL = None
     SMS_WEBHOOK_TOKEN = None
     WEBHOOK_TIMEOUT = 10
@@ -90,7 +93,7 @@ def from_environment() -> dict:
         env["COMPANY_TZ"] = os.environ["COMPANY_TZ"]
     for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
                  "MAIL_MESSAGE_ID_DOMAIN", "NOTIFY_BASE_URL", "SMS_WEBHOOK_URL",
-                 "SMS_WEBHOOK_TOKEN", "CUSTOMER_LOCALE"):
+                 "SMS_WEBHOOK_TOKEN", "CUSTOMER_LOCALE", "CUSTOMER_SERVICE_CONTACT"):
         if os.environ.get(name):
             env[name] = os.environ[name]
     for name in ("MAIL_PORT", "MAIL_TIMEOUT", "NOTIFY_MAX_ATTEMPTS", "NOTIFY_LEASE_SECONDS",

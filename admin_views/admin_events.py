@@ -47,6 +47,7 @@ ACTION = {
     E.LOGIN_SUCCEEDED: _l("Login succeeded"),
     E.EXPORT: _l("Export"),
     E.RETENTION_APPLIED: _l("Old personal data anonymised"),
+    E.DELIVERY_RETRIED: _l("Message queued again"),
 }
 TARGET = {
     E.TARGET_STAFF: _l("Staff"),
@@ -56,6 +57,7 @@ TARGET = {
     E.TARGET_CATEGORY: _l("Category"),
     E.TARGET_SETTING: _l("Setting"),
     E.TARGET_EXPORT: _l("Export"),
+    E.TARGET_DELIVERY: _l("Outgoing message"),
 }
 
 
@@ -128,6 +130,10 @@ class RecordedChanges:
     def change_actions(self, changes: dict) -> list[tuple[str, dict]]:
         return [(self.record_changed, changes)] if changes else []
 
+    def record_value(self, name, value):
+        """How a field's value reads in the record (override to hide part of it)."""
+        return value
+
     def _record(self, action, model, detail):
         if action is None:
             return
@@ -138,11 +144,13 @@ class RecordedChanges:
     def on_model_change(self, form, model, is_created):
         super().on_model_change(form, model, is_created)
         if is_created:
-            values = {name: getattr(model, name, None) for name in self.recorded_fields()}
+            values = {name: self.record_value(name, getattr(model, name, None))
+                      for name in self.recorded_fields()}
             db.session.flush()  # the new row's id, for the record
             self._record(self.record_created, model, E.describe_values(values))
             return
-        changes = field_changes(model, self.recorded_fields())
+        changes = {name: (self.record_value(name, old), self.record_value(name, new))
+                   for name, (old, new) in field_changes(model, self.recorded_fields()).items()}
         for action, fields in self.change_actions(changes):
             self._record(action, model, E.describe_changes(fields))
 

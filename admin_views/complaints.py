@@ -23,8 +23,8 @@ from models import Complaint, db
 from rules import Role
 from rules.intake import EDIT_ROLES, REGISTER_ROLES, relays
 from services import complaints as complaint_service
+from services import customer_messages, queries
 from services import edits as edit_service
-from services import queries
 from services.queues import has_escalation_queue
 
 from . import labels
@@ -41,12 +41,27 @@ from .complaint_columns import (
 )
 from .complaint_filters import complaint_filters
 from .complaint_forms import ComplaintEditForm, ComplaintForm, category_choices
+from .deliveries import CHANNEL as DELIVERY_CHANNEL
+from .deliveries import PURPOSE as DELIVERY_PURPOSE
+from .deliveries import STATUS as DELIVERY_STATUS
 from .i18n import rule_message
 from .privacy import contacts_visible, shown_text
 
 # The list's queues (?queue=): the user's own work, everything in scope, what is escalated
 # to them (rules.escalated_to: a head's level 1, a manager's level 2 and critical ones, …).
 MINE, ALL, ESCALATED = "mine", "all", "escalated"
+
+
+def _with_deliveries(entries, shown):
+    """The timeline with each message event's deliveries, labelled for the screen:
+    (purpose, channel, masked address, state label, state)."""
+    def labelled(event_id):
+        return tuple((labels.label(DELIVERY_PURPOSE, d.purpose),
+                      labels.label(DELIVERY_CHANNEL, d.channel), d.address,
+                      labels.label(DELIVERY_STATUS, d.status), d.status)
+                     for d in shown.get(event_id, ()))
+    return [replace(e, deliveries=labelled(e.event_id)) if e.action == rules.Action.MESSAGE
+            else e for e in entries]
 
 
 class ComplaintView(ComplaintActionsMixin, SecureModelView):
@@ -206,8 +221,11 @@ class ComplaintView(ComplaintActionsMixin, SecureModelView):
     def timeline(self, complaint):
         """Events and callbacks; their notes with phones and e-mails masked for roles that
         may not see contacts (old edit notes hold changed contact values, staff type them
-        into reasons)."""
+        into reasons). A message to the customer lists its deliveries: what, how, to whom
+        (masked) and whether it went out."""
         entries = queries.timeline(complaint.id)
+        if any(e.action == rules.Action.MESSAGE for e in entries):
+            entries = _with_deliveries(entries, customer_messages.shown_deliveries(complaint.id))
         if contacts_visible():
             return entries
         return [replace(e, note=shown_text(e.note)) if e.note else e for e in entries]

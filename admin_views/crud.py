@@ -41,6 +41,7 @@ from services.queries import scope_clause
 from . import labels as L
 from .admin_events import RecordedChanges
 from .base import SecureModelView
+from .department_robot import ROBOT_FIELDS, DepartmentRobotMixin
 from .i18n import rule_message
 from .privacy import free_text
 
@@ -132,26 +133,34 @@ class DeletableByRole:
 # --- configuration screens -------------------------------------------------------------------
 
 
-class DepartmentView(RecordedChanges, SecureModelView):
+class DepartmentView(DepartmentRobotMixin, RecordedChanges, SecureModelView):
     read_roles = CONFIG_READERS
     record_target = E.TARGET_DEPARTMENT
     record_created, record_changed = E.DEPARTMENT_CREATED, E.DEPARTMENT_CHANGED
     write_roles = (Role.ADMIN,)  # no delete: a department is retired by deactivating it
-    column_list = ("code", "name", "parent", "head", "active", "is_customer_service")
+    column_list = ("code", "name", "parent", "head", "active", "is_customer_service",
+                   "robot_kind")
     column_details_list = column_list
     column_select_related_list = (Department.parent, Department.head)
     column_searchable_list = ("code", "name")
     column_filters = ("active", "is_customer_service")
     column_default_sort = "code"
-    form_columns = ("code", "name", "parent", "head", "active", "is_customer_service")
+    # The group robot's fields and write-only secret: admin_views/department_robot.py.
+    form_columns = ("code", "name", "parent", "head", "active", "is_customer_service",
+                    *ROBOT_FIELDS)
+    form_overrides = DepartmentRobotMixin.robot_form_overrides
+    form_extra_fields = DepartmentRobotMixin.robot_extra_fields
     form_args = {
         "parent": {"query_factory": _active_departments},
         "head": {"query_factory": _active_staff},
+        **DepartmentRobotMixin.robot_form_args,
     }
+    column_formatters = DepartmentRobotMixin.robot_formatters
+    column_formatters_export = DepartmentRobotMixin.robot_formatters  # the label, not 'wecom'
     column_labels = {
         "code": _l("Code"), "name": _l("Name"), "parent": _l("Parent department"),
         "head": _l("Department head"), "active": _l("Active"),
-        "is_customer_service": _l("Customer service"),
+        "is_customer_service": _l("Customer service"), **DepartmentRobotMixin.robot_labels,
     }
 
     def record_label(self, model):

@@ -80,6 +80,7 @@ ACTION = {
     Action.EXTEND_DECIDE: _l("Decide extension"), Action.URGE: _l("Urge"),
     Action.NOTE: _l("Progress note"), Action.INSTRUCT: _l("Instruction"),
     Action.EDIT: _l("Edited"), Action.OVERDUE: _l("Deadline missed"),
+    Action.MESSAGE: _l("Message to the customer"),
 }
 
 

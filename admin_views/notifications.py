@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from rules import Action, Role
 from rules.bounds import parse_id
+from rules.delivery import DUE_SOON, ESCALATED
 from rules.notify import CRITICAL_REGISTERED, OVERDUE, REOPENED
 from services import clock
 from services import notifications as service
@@ -40,8 +41,11 @@ KIND = {
     Action.EXTEND_DECIDE: _l("Extension decided"),
     Action.URGE: _l("Urged"),
     Action.INSTRUCT: _l("Instruction from senior management"),
+    Action.REOPEN: _l("Reopened by management"),
     REOPENED: _l("Reopened: the customer is not satisfied"),
     OVERDUE: _l("Deadline missed"),
+    ESCALATED: _l("Escalated to you after a missed deadline"),
+    DUE_SOON: _l("Due within one working day"),
     CRITICAL_REGISTERED: _l("Critical complaint registered"),
 }
 

@@ -1,6 +1,15 @@
 """Which screens exist, in which menu order. Each view module adds its own views here."""
 
-from . import accountability, admin_events, complaints, crud, notifications, reports
+from . import (
+    accountability,
+    admin_events,
+    complaints,
+    crud,
+    deliveries,
+    notification_settings,
+    notifications,
+    reports,
+)
 
 
 def register_views(admin):
@@ -11,5 +20,7 @@ def register_views(admin):
     admin_events.add_views(admin)
     crud.add_config_views(admin)
     accountability.add_settings_view(admin, crud.SETTINGS)
+    deliveries.add_views(admin, crud.SETTINGS)
     reports.add_views(admin)
     notifications.add_views(admin)
+    notification_settings.add_views(admin)

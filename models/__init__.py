@@ -19,5 +19,6 @@ from .settings import CalendarDay, Setting, SlaPolicy
 __all__ = [
     "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "CalendarDay",
     "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Delivery", "Department",
-    "ExportLog", "Notification", "NotificationPreference", "NumberCounter", "Setting", "SlaPolicy", "Staff",
+    "ExportLog", "Notification", "NotificationPreference", "NumberCounter", "Setting",
+    "SlaPolicy", "Staff",
 ]

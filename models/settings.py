@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rules import Policy
+from rules.customer_messages import DEFAULT_CHANNELS, format_channels
 
 from .base import db
 
@@ -86,4 +87,8 @@ class Setting(db.Model):
 
 # The department that sees the accountability records (行政人事部 by default).
 ACCOUNTABILITY_DEPARTMENT = "accountability_department"
-DEFAULT_SETTINGS = {ACCOUNTABILITY_DEPARTMENT: "HR"}
+# The intake channels whose customers are sent the acknowledgement and the result (R8):
+# a comma list (rules.customer_messages; by default all but relayed and walk-in).
+CUSTOMER_MESSAGE_CHANNELS = "customer_message_channels"
+DEFAULT_SETTINGS = {ACCOUNTABILITY_DEPARTMENT: "HR",
+                    CUSTOMER_MESSAGE_CHANNELS: format_channels(DEFAULT_CHANNELS)}

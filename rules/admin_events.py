@@ -38,6 +38,7 @@ LOGIN_LOCKED = "login_locked"
 LOGIN_SUCCEEDED = "login_succeeded"
 EXPORT = "export"
 RETENTION_APPLIED = "retention_applied"  # old personal data anonymised (flask retention)
+DELIVERY_RETRIED = "delivery_retried"  # the administrator queued a message to send again
 
 ALL = (
     STAFF_CREATED, STAFF_CHANGED, ROLE_CHANGED, STAFF_DEACTIVATED, STAFF_ACTIVATED,
@@ -45,6 +46,7 @@ ALL = (
     SLA_POLICY_CREATED, SLA_POLICY_CHANGED, SLA_POLICY_DELETED, CALENDAR_DAY_CREATED,
     CALENDAR_DAY_CHANGED, CALENDAR_DAY_DELETED, CATEGORY_CREATED, CATEGORY_CHANGED,
     SETTING_CHANGED, LOGIN_FAILED, LOGIN_LOCKED, LOGIN_SUCCEEDED, EXPORT, RETENTION_APPLIED,
+    DELIVERY_RETRIED,
 )
 # Security events: who got in, who did not, whose credentials changed, what data left.
 SECURITY = (LOGIN_FAILED, LOGIN_LOCKED, LOGIN_SUCCEEDED, PASSWORD_RESET, PASSWORD_CHANGED,
@@ -58,11 +60,12 @@ TARGET_CALENDAR_DAY = "calendar_day"
 TARGET_CATEGORY = "category"
 TARGET_SETTING = "setting"
 TARGET_EXPORT = "export_log"
+TARGET_DELIVERY = "delivery"
 
 # Fields whose values never reach a record (only the fact that they changed).
 SECRET_FIELDS = frozenset({
     "password", "password_hash", "confirm", "session_token", "totp_secret", "otp_secret",
-    "recovery_codes", "recovery_code_hashes",
+    "recovery_codes", "recovery_code_hashes", "robot_secret",
 })
 EMPTY = "∅"
 MAX_VALUE_LENGTH = 200

@@ -133,6 +133,7 @@ class Action:
     REGISTER = "register"
     EDIT = "edit"
     OVERDUE = "overdue"
+    MESSAGE = "message"  # a message to the customer (acknowledgement, result) went out
 
 
 class Clock:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from .actions import RECIPIENTS
 from .constants import Role, Severity
@@ -18,6 +19,11 @@ CRITICAL_REGISTERED = "critical_registered"
 ON_CRITICAL_REGISTRATION = ("managers", "executives")
 REOPENED = "reopened"
 OVERDUE = "overdue"
+# Written by the sweep: the new escalation owner of a complaint whose deadline was missed
+# (the overdue event's escalation), and the responsible person of a deadline that falls
+# within one working day (services.sweep, services.due_soon).
+ESCALATED = "escalated"
+DUE_SOON = "due_soon"
 
 
 @dataclass(frozen=True)
@@ -90,3 +96,18 @@ def kind_of(action: str, reopened: bool) -> str:
 def on_registration(severity: str) -> tuple[str, ...]:
     """Whom registering a complaint of this severity tells (RECIPIENTS symbols)."""
     return ON_CRITICAL_REGISTRATION if severity == Severity.CRITICAL else ()
+
+
+# --- the sweep's notifications ------------------------------------------------------------
+
+
+def due_soon_key(complaint_id: int, due_kind: str | None, due_at: datetime,
+                 recipient_id: int) -> str:
+    """The dedupe key of a ``due_soon`` notification: one per person and deadline.
+
+    A new deadline (another clock, or the same clock moved) is a new key, so it is
+    announced again; the same deadline never twice. (SQL twin:
+    services.sweep_sql.due_soon_key_clause.)
+    """
+    return (f"{DUE_SOON}:{complaint_id}:{due_kind or ''}:"
+            f"{due_at:%Y-%m-%dT%H:%M:%S}:{recipient_id}")

@@ -25,7 +25,7 @@ from rules.deadlines import current_due, match_policy, start_clock
 from rules.errors import N_, RuleError, StaleVersion
 from rules.intake import relays
 
-from . import clock, notifications
+from . import clock, customer_messages, notifications
 from .calendar_source import business_calendar, policies
 from .numbers import next_number
 
@@ -119,6 +119,7 @@ def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Compla
                             note=clean.get("late_reason") or None)
         notifications.write_for_registration(
             complaint, event, rules.Actor(actor_id, role, dept_id), now)
+        customer_messages.on_registration(complaint, policy, now)  # R8: the acknowledgement
     return complaint
 
 
@@ -239,6 +240,7 @@ def perform(complaint_id, action: str, actor: Staff, inputs: Mapping | None = No
             # The outbox: the declared recipients, told in this same transaction.
             notifications.write_for_action(decision.notify, action, decision.reopened,
                                            facts_before, complaint, event, actor.actor, now)
+            customer_messages.on_action(action, complaint, now)  # R8: the result, on close
     except StaleDataError:
         raise StaleVersion() from None
     return Outcome(complaint, event, decision, callback)

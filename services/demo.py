@@ -77,7 +77,9 @@ def _ensure_org():
     depts = {d.code: d for d in db.session.scalars(select(Department))}
     for username, full_name, role, dept in USERS:
         if not db.session.scalar(select(Staff).filter_by(username=username)):
-            create_user(username, full_name, role, DEMO_PASSWORD, department_id=depts[dept].id)
+            # example.com addresses (RFC 2606): mail pointed at a real server reaches no one.
+            create_user(username, full_name, role, DEMO_PASSWORD, department_id=depts[dept].id,
+                        email=f"{username}@example.com")
     with write_transaction(db.session):
         for username, _, role, dept in USERS:
             if role == Role.DEPT_HEAD:

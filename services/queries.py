@@ -209,6 +209,9 @@ class TimelineEntry:
     satisfaction: str | None = None
     solved: bool | None = None
     order: tuple = field(default=(), repr=False)
+    event_id: int | None = None
+    # A message to the customer: its deliveries (services.customer_messages.ShownDelivery).
+    deliveries: tuple = ()
 
 
 def timeline(complaint_id: int) -> list[TimelineEntry]:
@@ -233,6 +236,7 @@ def timeline(complaint_id: int) -> list[TimelineEntry]:
             to_department=e.to_department.name if e.to_department else None,
             to_assignee=e.to_assignee.full_name if e.to_assignee else None,
             escalation_level=e.escalation_level, note=e.note, order=(e.at, 0, e.id),
+            event_id=e.id,
         )
         for e in events
     ]

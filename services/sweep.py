@@ -1,4 +1,6 @@
-"""The deadline sweep: mark complaints whose current deadline passed, escalate each once.
+"""The deadline sweep: mark complaints whose current deadline passed, escalate each once,
+tell whoever answered for the deadline (``overdue``) and the new escalation owner
+(``escalated``); then warn of the deadlines due within one working day (services.due_soon).
 
 Set-based, in batches: each batch takes up to ``SWEEP_BATCH`` missed complaints, writes
 their audit events with one INSERT … SELECT and marks them with one UPDATE, and commits.
@@ -23,39 +25,27 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    Integer,
-    and_,
-    case,
-    column,
-    func,
-    insert,
-    literal,
-    null,
-    select,
-    table,
-    text,
-    update,
-)
+from sqlalchemy import and_, case, func, insert, literal, null, select, update
 
-from models import (
-    AccountabilityRecord,
-    Complaint,
-    ComplaintEvent,
-    Department,
-    Notification,
-    Staff,
-    db,
-)
+from models import AccountabilityRecord, Complaint, ComplaintEvent, db
 from models.engine import write_transaction
-from rules import MAX_ESCALATION, Action, Clock, Role, Status
-from rules.deadlines import RESPONSIBLE
+from rules import MAX_ESCALATION, Action, Clock, Status
 from rules.notify import OVERDUE
 
 from . import clock
+from .due_soon import notify_due_soon
+from .sweep_sql import (
+    BATCH,
+    SWEEP_LOCK_KEY,
+    begin_batch,
+    chosen,
+    responsible,
+    tell_owner,
+    tell_responsible,
+    told_responsible,
+)
 
-SWEEP_LOCK_KEY = 0x436F6D70  # "Comp": the advisory lock id of the sweep
-_BATCH = table("sweep_batch", column("id", Integer))
+__all__ = ["NOTES", "SWEEP_BATCH", "SWEEP_LOCK_KEY", "SweepResult", "sweep"]
 
 # The audit note of each missed clock (English, as every stored note; the screens show the
 # clock's translated name next to it).
@@ -75,63 +65,28 @@ NOTES = {
 class SweepResult:
     marked: int
     by_status: dict[str, int]
+    escalated: int = 0  # ``escalated`` notifications written (to the new owners)
+    due_soon: int = 0  # ``due_soon`` notifications written (services.due_soon)
 
 
-def _responsible(c):
-    """(department, person) who answered for the missed clock: rules.deadlines.RESPONSIBLE.
-
-    Customer service's clocks → the customer-service department; the resolve clock → the
-    complaint's department and its assignee, else its head; the extension decision → the
-    department's head.
+def _notify(c, e, department, person, next_level, now) -> int:
+    """The batch's notifications of its new overdue events, set-based (INSERT … SELECT):
+    ``overdue`` to whoever answered for the missed clock (sweep_sql.tell_responsible),
+    then ``escalated`` to the new escalation owner of each complaint whose level rose
+    (sweep_sql.tell_owner; nobody gets both for one event). Each row names the batch's
+    new overdue event, so a second run (a new event, or none) never repeats one; the unique
+    (recipient, event, kind) constraint guards it too. How many ``escalated`` rows.
     """
-    d = Department.__table__
-    cs_dept = (select(func.min(d.c.id)).where(d.c.is_customer_service.is_(True))
-               .scalar_subquery())
-    head = select(d.c.head_id).where(d.c.id == c.c.department_id).scalar_subquery()
-    by = {kind: [k for k, v in RESPONSIBLE.items() if v == kind]
-          for kind in set(RESPONSIBLE.values())}
-    department = case((c.c.due_kind.in_(by["customer_service"]), cs_dept),
-                      else_=c.c.department_id)
-    person = case((c.c.due_kind.in_(by["assignee"]), func.coalesce(c.c.assignee_id, head)),
-                  (c.c.due_kind.in_(by["department_head"]), head),
-                  else_=null())
-    return department, person
-
-
-def _notify(c, e, chosen, department, person, now):
-    """One ``overdue`` notification per missed deadline, set-based (INSERT … SELECT).
-
-    To the person of the accountability record (the assignee, else the head of record,
-    for the department's clocks), else the head of record of the responsible department,
-    else its active department heads, else (customer service's clocks, no head) every
-    active customer-service manager. Each row
-    names the batch's new overdue event, so a second run (a new event, or none) never
-    repeats one; the unique (recipient, event, kind) constraint guards it too.
-    """
-    d, n, s = Department.__table__, Notification.__table__, Staff.__table__
     event = (select(e.c.complaint_id, func.max(e.c.id).label("event_id"))
-             .where(e.c.complaint_id.in_(select(_BATCH.c.id)),
+             .where(e.c.complaint_id.in_(select(BATCH.c.id)),
                     e.c.action == Action.OVERDUE)
              .group_by(e.c.complaint_id).subquery())
-    head = select(d.c.head_id).where(d.c.id == department).scalar_subquery()
-    who = func.coalesce(person, head)
-    columns = ["created_at", "recipient_id", "complaint_id", "kind", "event_id"]
     joined = c.join(event, event.c.complaint_id == c.c.id)
-    db.session.execute(insert(n).from_select(columns, select(
-        literal(now), who, c.c.id, literal(OVERDUE), event.c.event_id,
-    ).select_from(joined).where(chosen, who.is_not(None))))
-    heads = and_(s.c.role == Role.DEPT_HEAD, s.c.active.is_(True),
-                 s.c.department_id == department)
-    db.session.execute(insert(n).from_select(columns, select(
-        literal(now), s.c.id, c.c.id, literal(OVERDUE), event.c.event_id,
-    ).select_from(joined.join(s, heads)).where(chosen, who.is_(None))))
-    h = s.alias("any_head")
-    no_head = ~select(h.c.id).where(h.c.role == Role.DEPT_HEAD, h.c.active.is_(True),
-                                    h.c.department_id == department).exists()
-    db.session.execute(insert(n).from_select(columns, select(
-        literal(now), s.c.id, c.c.id, literal(OVERDUE), event.c.event_id,
-    ).select_from(joined.join(s, and_(s.c.role == Role.MANAGER, s.c.active.is_(True))))
-        .where(chosen, who.is_(None), no_head)))
+    tell_responsible(c, joined, chosen(c), department, person, OVERDUE, now,
+                     event_id=event.c.event_id)
+    rose = and_(chosen(c), c.c.escalation_level < MAX_ESCALATION)
+    return tell_owner(c, joined, rose, next_level, event.c.event_id, now,
+                      told=lambda staff: told_responsible(staff, department, person))
 
 
 # Rows per batch: on SQLite one batch of 50,000 holds the write lock about 2 s on the test
@@ -155,27 +110,21 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
     note = case(*((c.c.due_kind == k, literal(n)) for k, n in NOTES.items()),
                 else_=literal("deadline missed"))
     a = AccountabilityRecord.__table__
-    department, person = _responsible(c)
-    postgres = db.engine.dialect.name == "postgresql"
-    # The batch's ids go to a per-connection temporary table (no list of bound ids: SQLite
-    # builds cap the number of variables of a statement, psycopg at 65,535).
-    chosen = c.c.id.in_(select(_BATCH.c.id))
+    department, person = responsible(c)
+    # The batch's ids go to a per-connection temporary table (sweep_sql.begin_batch).
+    batch_rows = chosen(c)
     counts: Counter[str] = Counter()
+    escalated = 0
     while True:
         with write_transaction(db.session):
-            if postgres:
-                db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
-                                   {"k": SWEEP_LOCK_KEY})
-            db.session.execute(text(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS sweep_batch (id INTEGER PRIMARY KEY)"))
-            db.session.execute(_BATCH.delete())
+            begin_batch()
             # Read in the order of ix_complaint_sweep (no sort); PostgreSQL locks the rows.
-            db.session.execute(insert(_BATCH).from_select(
+            db.session.execute(insert(BATCH).from_select(
                 ["id"],
                 select(c.c.id).where(missed).limit(batch).with_for_update(skip_locked=True),
             ))
             found = dict(db.session.execute(
-                select(c.c.status, func.count()).where(chosen).group_by(c.c.status)
+                select(c.c.status, func.count()).where(batch_rows).group_by(c.c.status)
             ).all())
             if found:
                 db.session.execute(
@@ -189,7 +138,7 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                             c.c.id, literal(now), null(), literal(Action.OVERDUE),
                             c.c.status, c.c.status, c.c.department_id, c.c.department_id,
                             c.c.assignee_id, c.c.assignee_id, next_level, note,
-                        ).where(chosen),
+                        ).where(batch_rows),
                     )
                 )
                 # Who was responsible at that moment, before anything moves (append-only).
@@ -199,13 +148,13 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                          "person_id", "escalation_level"],
                         select(c.c.id, literal(now), func.coalesce(c.c.due_kind, literal("")),
                                c.c.due_at, c.c.status, department, person,
-                               next_level).where(chosen),
+                               next_level).where(batch_rows),
                     )
                 )
-                _notify(c, e, chosen, department, person, now)
+                escalated += _notify(c, e, department, person, next_level, now)
                 db.session.execute(
                     update(c)
-                    .where(chosen)
+                    .where(batch_rows)
                     .values(
                         overdue_since=now,
                         was_overdue=True,
@@ -218,4 +167,6 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                 counts.update(found)
         if sum(found.values()) < batch:
             break
-    return SweepResult(marked=sum(counts.values()), by_status=dict(counts))
+    due_soon = notify_due_soon(now, batch)
+    return SweepResult(marked=sum(counts.values()), by_status=dict(counts),
+                       escalated=escalated, due_soon=due_soon)

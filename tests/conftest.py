@@ -23,8 +23,8 @@ from tests.factories import PASSWORD, AuthActions, csrf_token  # noqa: F401 (re-
 from tests.servers import smtp_server, webhook_server  # noqa: F401 (fixtures)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES = ("delivery", "notification_preference", "notification", "accountability_finding", "accountability_record", "admin_event",
-          "complaint_event",
+TABLES = ("delivery", "notification_preference", "notification", "accountability_finding",
+          "accountability_record", "admin_event", "complaint_event",
           "callback_record", "export_log", "complaint", "number_counter", "calendar_day",
           "sla_policy", "setting", "category", "department", "login_attempt",
           "staff_recovery_code", "staff")

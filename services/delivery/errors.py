@@ -7,3 +7,9 @@ class Transient(Exception):
 
 class Permanent(Exception):
     """Another try cannot help (a bad address, SMTP 5xx for the recipient, HTTP 4xx)."""
+
+
+class Unreachable(Transient):
+    """The server could not be reached at all (connection refused, no such host, or the
+    channel is switched off): nothing was sent. The try is not counted, and the worker
+    leaves the rest of its batch for that server alone until the next pass."""

@@ -184,5 +184,5 @@ def test_export_header_is_frozen_with_autofilter(client, auth, org):
     assert status == 200
     sheet = read_xlsx(body)
     assert sheet.freeze_panes == "A4"
-    assert sheet.auto_filter.ref == "A3:F7"  # 6 columns; header + CS, QA, LOG, OLD
+    assert sheet.auto_filter.ref == "A3:G7"  # 7 columns; header + CS, QA, LOG, OLD
     assert all(sheet.column_dimensions[c].width >= 6 for c in "ABCDEF")

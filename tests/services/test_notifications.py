@@ -178,11 +178,13 @@ def test_sweep_tells_the_responsible_person_once_per_missed_deadline(desk):
     in_progress = desk.bring_to("in_progress")  # the assignee
     mark = last_id()
     sweep(LATE)
+    # Each rose to level 1: its new owner is told "escalated" unless already told
+    # "overdue" of the same event (the manager, the head of a forwarded complaint).
     assert told(mark) == {("manager", "overdue"), ("head_qa", "overdue"),
-                          ("handler_qa", "overdue")}
+                          ("handler_qa", "overdue"), ("head_qa", "escalated")}
     assert told(mark, registered) == {("manager", "overdue")}
     assert told(mark, forwarded) == {("head_qa", "overdue")}
-    assert told(mark, in_progress) == {("handler_qa", "overdue")}
+    assert told(mark, in_progress) == {("handler_qa", "overdue"), ("head_qa", "escalated")}
     overdue = db.session.scalars(select(ComplaintEvent.id).where(
         ComplaintEvent.action == "overdue")).all()
     assert set(db.session.scalars(select(Notification.event_id).where(
@@ -209,3 +211,12 @@ def test_recipients_rule_maps_every_symbol():
     assert recipients(("escalation_owner",), level1, level1, actor) == (Recipient(head_of=7),)
     with pytest.raises(ValueError):
         recipients(("nobody",), level1, level1, actor)
+
+
+def test_reopening_tells_as_reopened(desk):
+    """A reopen always sends the work back: its notifications are "reopened" (so the
+    settings page offers no separate "reopen" kind: rules.delivery.ALWAYS_REOPENED)."""
+    cid = desk.bring_to("callback_done")
+    desk.act(cid, "close", "intake", T1)
+    assert act(desk, cid, "reopen", "manager", reason="客户再次投诉") == {
+        ("handler_qa", "reopened"), ("head_qa", "reopened")}

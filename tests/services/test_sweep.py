@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from datetime import datetime, timedelta
@@ -307,3 +308,108 @@ if KIND == "postgresql":
         assert [e.complaint_id for e in overdue_events()] == [free]
         assert sweep(LATE).marked == 1
         assert sorted(e.complaint_id for e in overdue_events()) == [busy, free]
+
+
+# --- escalated: the new escalation owner is told ---------------------------------------
+
+
+def notified(kind, cid=None):
+    """{complaint id: {recipient id}} of the ``kind`` notifications (with their event ids
+    checked against the overdue events)."""
+    from models import Notification
+
+    stmt = select(Notification).where(Notification.kind == kind)
+    if cid is not None:
+        stmt = stmt.where(Notification.complaint_id == cid)
+    got: dict[int, set[int]] = {}
+    for n in db.session.scalars(stmt):
+        (event,) = [e for e in overdue_events(n.complaint_id) if e.id == n.event_id]
+        assert (n.created_at, event.at) == (LATE, LATE)
+        got.setdefault(n.complaint_id, set()).add(n.recipient_id)
+    return got
+
+
+def missed(desk, status, level, department, **fields):
+    from rules.deadlines import PENDING_DEADLINE
+    from tests.factories import insert_complaint
+
+    return insert_complaint(status=status, escalation_level=level, department_id=department,
+                            due_at=T0, due_kind=PENDING_DEADLINE[status], **fields).id
+
+
+def test_owner_clause_equals_rules_owner_role_for_every_combination(desk):
+    """services.sweep_sql.owner_role_clause is rules.escalation.owner_role in SQL."""
+    from sqlalchemy import Integer, String, literal
+
+    from rules import Status, owner_role
+    from services.sweep_sql import owner_role_clause
+
+    for level, department, status in itertools.product(range(-1, 6), (None, 7),
+                                                       (*Status.ALL, None)):
+        got = db.session.scalar(select(owner_role_clause(
+            literal(level, Integer), literal(department, Integer), literal(status, String))))
+        assert got == owner_role(level, department, status), (level, department, status)
+
+
+@pytest.mark.parametrize("cs_head", [False, True])
+def test_escalated_tells_the_owner_at_the_new_level_as_the_outbox_would(desk, executive,
+                                                                        cs_head):
+    """For every open status, level and department, the sweep's ``escalated`` rows go to
+    exactly whom services.notifications resolves ``escalation_owner`` to at the new level,
+    less whoever was told ``overdue`` of the same event; nobody at the top level. (With and
+    without a head of record for customer service, who is told of its missed clocks.)"""
+    from models import Department
+    from rules import MAX_ESCALATION, Actor, Facts, Status
+    from rules.notify import recipients
+    from services.notifications import resolve
+
+    org = desk.org
+    db.session.get(Department, org.qa).head_id = org.users["handler_qa2"]  # head of record
+    if cs_head:
+        db.session.get(Department, org.cs).head_id = org.users["admin"]
+    rows = {}
+    for status, level, department in itertools.product(Status.OPEN, range(4),
+                                                       (None, org.qa, org.log)):
+        assignee = {org.qa: org.users["handler_qa"],
+                    org.log: org.users["handler_log"]}.get(department)
+        rows[missed(desk, status, level, department, assignee_id=assignee)] = (
+            status, level, department)
+    db.session.commit()
+    sweep(LATE)
+    overdue, escalated = notified("overdue"), notified("escalated")
+    for cid, (status, level, department) in rows.items():
+        if level == MAX_ESCALATION:
+            want = set()
+        else:
+            after = Facts(status=status, department_id=department, escalation_level=level + 1)
+            owners = recipients(("escalation_owner",), after, after, Actor(0, "system"))
+            want = resolve(owners) - overdue.get(cid, set())
+        assert escalated.get(cid, set()) == want, (status, level, department)
+    assert escalated  # the grid holds every kind of owner
+    told = set().union(*escalated.values())
+    assert {org.users["handler_qa2"], org.users["head_log"], org.users["manager"],
+            executive} <= told
+
+
+def test_escalated_skips_inactive_owners_and_a_head_of_record_who_left(desk, executive):
+    from models import Department, Staff
+
+    org = desk.org
+    db.session.get(Department, org.qa).head_id = org.users["handler_qa2"]
+    db.session.get(Staff, org.users["handler_qa2"]).active = False  # left: QA's heads then
+    db.session.get(Staff, executive).active = False
+    in_qa = missed(desk, "in_progress", 0, org.qa, assignee_id=org.users["handler_qa"])
+    to_top = missed(desk, "in_progress", 2, org.qa, assignee_id=org.users["handler_qa"])
+    db.session.commit()
+    sweep(LATE)
+    assert notified("escalated") == {in_qa: {org.users["head_qa"]}}
+    assert to_top not in notified("escalated")
+
+
+def test_escalated_once_per_missed_deadline(desk):
+    cid = desk.bring_to("in_progress")
+    first = sweep(LATE)
+    assert (first.marked, first.escalated) == (1, 1)
+    assert notified("escalated") == {cid: {desk.org.users["head_qa"]}}
+    assert sweep(LATE).escalated == 0
+    assert len(notified("escalated")[cid]) == 1
