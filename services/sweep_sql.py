@@ -127,13 +127,18 @@ def _write(rows, keyed: bool) -> int:
 def _answering(department, person):
     """(who, no_head): the person answering for the clock (the assignee, else the head of
     record, for the department's clocks; else the responsible department's head of
-    record), and whether that department has no active department head."""
+    record) while active, and whether that department has no active department head."""
     d, s = Department.__table__, Staff.__table__
     head = select(d.c.head_id).where(d.c.id == department).scalar_subquery()
     h = s.alias("any_head")
     no_head = ~select(h.c.id).where(h.c.role == Role.DEPT_HEAD, h.c.active.is_(True),
                                     h.c.department_id == department).exists()
-    return func.coalesce(person, head), no_head
+    # Only someone still active is told: a departed assignee or head of record leaves it
+    # to the department's active heads (then the managers).
+    a = s.alias("answering")
+    who = (select(a.c.id).where(a.c.id == func.coalesce(person, head), a.c.active.is_(True))
+           .scalar_subquery())
+    return who, no_head
 
 
 def told_responsible(staff, department, person):

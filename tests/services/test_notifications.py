@@ -194,6 +194,17 @@ def test_sweep_tells_the_responsible_person_once_per_missed_deadline(desk):
     assert told(second) == set()
 
 
+def test_sweep_tells_no_one_who_left(desk):
+    """A departed assignee is not told of the missed deadline: the department's active
+    head is (once: the head owns the escalation too, so no second "escalated")."""
+    cid = desk.bring_to("in_progress")
+    db.session.get(Staff, desk.org.users["handler_qa"]).active = False
+    db.session.commit()
+    mark = last_id()
+    sweep(LATE)
+    assert told(mark, cid) == {("head_qa", "overdue")}
+
+
 def test_recipients_rule_maps_every_symbol():
     """rules.notify: each RECIPIENTS symbol → a description, read after the action."""
     before = Facts(status="in_progress", department_id=7, assignee_id=3,
