@@ -31,6 +31,7 @@ RECIPIENTS = (
     "customer_service",  # the customer-service clerks
     "managers",  # the customer-service managers
     "executives",  # senior management
+    "supervisors",  # the quality supervisors (督办): critical complaints
     "escalation_owner",  # whoever owns the complaint at its (new) escalation level
     "extension_approver",  # the head, or a manager when the head asked
     "extension_requester",  # who asked for the extension

@@ -16,7 +16,7 @@ from .facts import Actor, Facts
 
 # Registering a critical complaint tells these (its kind: ``critical_registered``).
 CRITICAL_REGISTERED = "critical_registered"
-ON_CRITICAL_REGISTRATION = ("managers", "executives")
+ON_CRITICAL_REGISTRATION = ("managers", "executives", "supervisors")
 REOPENED = "reopened"
 OVERDUE = "overdue"
 # Written by the sweep: the new escalation owner of a complaint whose deadline was missed
@@ -79,6 +79,7 @@ def recipients(symbols: Iterable[str], before: Facts, after: Facts,
             "customer_service": lambda: (Recipient(role=Role.INTAKE),),
             "managers": lambda: (Recipient(role=Role.MANAGER),),
             "executives": lambda: (Recipient(role=Role.EXECUTIVE),),
+            "supervisors": lambda: (Recipient(role=Role.SUPERVISOR),),
             "escalation_owner": lambda: _owner(after),
             "extension_approver": lambda: _approver(after, actor),
             "extension_requester": lambda: _person(before.extension_requested_by_id),

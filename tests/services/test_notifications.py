@@ -124,11 +124,12 @@ def test_the_department_head_of_record_is_preferred(desk):
         ("handler_qa2", "forward")}
 
 
-def test_critical_registration_tells_managers_and_executives(desk, executive):
+def test_critical_registration_tells_managers_executives_and_supervisors(desk, executive):
     mark = last_id()
     cid = desk.register(severity="critical")
     assert told(mark, cid) == {("manager", "critical_registered"),
-                               ("executive", "critical_registered")}
+                               ("executive", "critical_registered"),
+                               ("supervisor", "critical_registered")}
     (event,) = [e for e in desk.events(cid) if e["action"] == "register"]
     assert {n.event_id for n in db.session.scalars(
         select(Notification).where(Notification.complaint_id == cid))} == {event["id"]}
