@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from models import Notification, db
 from services.complaints import perform
 from tests.factories import recorded_statements
-from tests.views.complaint_helpers import LIST, NOW, login, make_complaint, staff, token
+from tests.views.complaint_helpers import LIST, NOW, act, login, make_complaint, staff, token
 
 PAGE = "/admin/notifications/"
 
@@ -132,3 +132,18 @@ def test_list_page_queries_do_not_grow_with_the_notifications(app, org):
     many = _statements(app, handler, LIST)
     assert few[1] == 1 and many[1] == 41
     assert few[0] == many[0]
+
+
+def test_an_assignment_in_one_browser_shows_on_the_handlers_next_page(app, org):
+    """The head assigns through the action form; the handler, signed in elsewhere, sees the
+    bell go up on the next page they open, and the notification names the complaint."""
+    with app.app_context():
+        cid = make_complaint(status="forwarded", department_id=org.qa,
+                             number="TS-20261124-0009", due_at=NOW + timedelta(days=3))
+    handler, head = login(app, "handler_qa"), login(app, "head_qa")
+    before = bell(handler)
+    response = act(head, cid, "assign", assignee_id=org.users["handler_qa"])
+    assert response.status_code in (200, 302)
+    assert bell(handler) == before + 1
+    html = handler.get(PAGE).get_data(as_text=True)
+    assert "TS-20261124-0009" in html
