@@ -50,6 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     mail.init_app(app)  # Flask-Mailman: MAIL_* settings (e-mail off while MAIL_SERVER unset)
     with app.app_context():
         configure_engine(db.engine)
+    from services.search_index import install as keep_search_index
+
+    keep_search_index()  # the full-text index follows every complaint write (issue 10)
 
     from admin_views import init_app as init_screens
 
@@ -63,6 +66,8 @@ def register_commands(app: Flask) -> None:
     register_maintenance(app)
     from cli_notify import register as register_notify  # notify: the delivery worker
     register_notify(app)
+    from cli_search import register as register_search  # reindex: the full-text index
+    register_search(app)
 
     @app.cli.command("init-db")
     def init_db():

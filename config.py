@@ -76,6 +76,22 @@ class Defaults:
     SMS_WEBHOOK_URL = None
     SMS_WEBHOOK_TOKEN = None
     WEBHOOK_TIMEOUT = 10
+    # Attachments (issue 10; rules/attachments.py): limits per file and per complaint, and
+    # the largest image (width x height) decoded. Stored by services/storage.py: a local
+    # folder (STORAGE_LOCAL_DIR, default instance/attachments) unless STORAGE_S3_BUCKET is
+    # set, then S3-compatible object storage (endpoint unset: AWS itself).
+    ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024
+    ATTACHMENT_MAX_TOTAL_BYTES = 200 * 1024 * 1024
+    ATTACHMENT_MAX_FILES = 50
+    ATTACHMENT_MAX_PIXELS = 40_000_000
+    STORAGE_LOCAL_DIR = None
+    STORAGE_S3_BUCKET = None
+    STORAGE_S3_ENDPOINT_URL = None
+    STORAGE_S3_REGION = None
+    STORAGE_S3_ACCESS_KEY = None
+    STORAGE_S3_SECRET_KEY = None
+    STORAGE_S3_PREFIX = ""
+    STORAGE_S3_TIMEOUT = 10
 
 
 def from_environment() -> dict:
@@ -96,6 +112,15 @@ def from_environment() -> dict:
                  "SMS_WEBHOOK_TOKEN", "CUSTOMER_LOCALE", "CUSTOMER_SERVICE_CONTACT"):
         if os.environ.get(name):
             env[name] = os.environ[name]
+    for name in ("STORAGE_LOCAL_DIR", "STORAGE_S3_BUCKET", "STORAGE_S3_ENDPOINT_URL",
+                 "STORAGE_S3_REGION", "STORAGE_S3_ACCESS_KEY", "STORAGE_S3_SECRET_KEY",
+                 "STORAGE_S3_PREFIX"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    for name in ("ATTACHMENT_MAX_BYTES", "ATTACHMENT_MAX_TOTAL_BYTES", "ATTACHMENT_MAX_FILES",
+                 "ATTACHMENT_MAX_PIXELS"):
+        if os.environ.get(name):
+            env[name] = int(os.environ[name])
     for name in ("MAIL_PORT", "MAIL_TIMEOUT", "NOTIFY_MAX_ATTEMPTS", "NOTIFY_LEASE_SECONDS",
                  "NOTIFY_DIGEST_HOUR"):
         if os.environ.get(name):

@@ -48,6 +48,7 @@ ACTION = {
     E.EXPORT: _l("Export"),
     E.RETENTION_APPLIED: _l("Old personal data anonymised"),
     E.DELIVERY_RETRIED: _l("Message queued again"),
+    E.CONTACT_SEARCHED: _l("Contact searched (masked role)"),
 }
 TARGET = {
     E.TARGET_STAFF: _l("Staff"),

@@ -19,6 +19,7 @@ from flask_login import current_user
 import rules
 from rules import ACTION_ROLES, Action
 from services import complaints as complaint_service
+from services import merge as merge_service
 
 from . import labels
 from .complaint_forms import ACTION_FORMS, BULK_ACTIONS, BULK_FORMS, ActionForm
@@ -47,6 +48,10 @@ class ComplaintActionsMixin:
                             "needs_form": form_class.fields_needed,
                             "url": self.get_url(".act_view", action_name=name, id=complaint.id)})
         return entries
+
+    def merge_links(self, complaint):
+        """The master of a merged duplicate, and the duplicates merged into this one."""
+        return merge_service.links(complaint, current_user.actor)
 
     def inline_action_form(self):
         """A form that holds nothing but the CSRF token, for the one-click actions."""
@@ -80,6 +85,7 @@ class ComplaintActionsMixin:
             _flash_form_errors(form)
             return self._render_act(action_name, complaint, form, details_url)
         try:
+            prepared = self.action_file(action_name, complaint)  # admin_views/attachments.py
             outcome = complaint_service.perform(
                 complaint.id, action_name, current_user, form.inputs(),
                 expected_version=form.version.data or "missing",
@@ -91,6 +97,7 @@ class ComplaintActionsMixin:
                 action=labels.ACTION.get(action_name, action_name),
                 number=outcome.complaint.number,
                 status=labels.label(labels.STATUS, outcome.complaint.status)), "success")
+        self.attach_action_file(prepared, outcome)
         return redirect(details_url)
 
     def _render_act(self, action_name, complaint, form, details_url):

@@ -45,8 +45,12 @@ class ValueFilter(KeyedFilter):
         self.coerce = coerce
 
     def validate(self, value):
-        # An id past 64 bits would overflow SQLite's integer (a 500): "Invalid Filter Value".
-        return parse_id(value) is not None if self.coerce is int else len(value) <= 200
+        # An id past 64 bits would overflow SQLite's integer, past 31 bits PostgreSQL's
+        # INTEGER id columns (a 500 either way): "Invalid Filter Value".
+        if self.coerce is int:
+            number = parse_id(value)
+            return number is not None and number <= 2**31 - 1
+        return len(value) <= 200
 
     def clean(self, value):
         return self.coerce(value)

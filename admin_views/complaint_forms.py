@@ -277,6 +277,21 @@ class ExtendDecideForm(ActionForm):
         return {"approve": decision, "note": _text(self.note.data)}
 
 
+class MergeForm(ActionForm):
+    """This complaint is a duplicate: the number of the complaint it is merged into."""
+
+    fields_needed = True
+    master_number = StringField(
+        _l("Number of the complaint to merge into"), validators=[Length(max=40)],
+        description=_l("For example TS-20261130-0010. This complaint is then closed as "
+                       "merged into it; its own history stays here."))
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        return {"master_number": _text(self.master_number.data),
+                "note": _text(self.note.data)}
+
+
 ACTION_FORMS: dict[str, type[ActionForm]] = {
     Action.ACCEPT: ActionForm,
     Action.REJECT: ReasonForm,
@@ -297,6 +312,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     Action.URGE: NoteForm,
     Action.NOTE: NoteForm,
     Action.INSTRUCT: NoteForm,
+    Action.MERGE: MergeForm,
 }
 
 

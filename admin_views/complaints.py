@@ -25,9 +25,11 @@ from rules.intake import EDIT_ROLES, REGISTER_ROLES, relays
 from services import complaints as complaint_service
 from services import customer_messages, queries
 from services import edits as edit_service
+from services import search as search_service
 from services.queues import has_escalation_queue
 
 from . import labels
+from .attachments import AttachmentsMixin
 from .base import SecureModelView
 from .complaint_actions import ComplaintActionsMixin
 from .complaint_columns import (
@@ -64,7 +66,7 @@ def _with_deliveries(entries, shown):
             else e for e in entries]
 
 
-class ComplaintView(ComplaintActionsMixin, SecureModelView):
+class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
     read_roles = Role.ALL
     write_roles = EDIT_ROLES  # the generic edit form
     create_roles = REGISTER_ROLES  # any staff member registers what they received
@@ -135,7 +137,8 @@ class ComplaintView(ComplaintActionsMixin, SecureModelView):
         mode = request.args.get("queue")
         if mode in (MINE, ALL, ESCALATED):  # nothing is ever escalated to some roles: empty
             return mode
-        return ALL if (search or filters) else MINE
+        # (A masked role's contact search is hidden from the page but still a search.)
+        return ALL if (search or filters or g.get("hide_search")) else MINE
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
@@ -150,21 +153,40 @@ class ComplaintView(ComplaintActionsMixin, SecureModelView):
         return True  # our own indexed search below, not LIKE '%…%' over columns
 
     def search_placeholder(self):
-        return _("Number, customer name or phone")
+        return _("Number or its end, phone or its last 4 digits, name, words")
 
     def _apply_search(self, query, count_query, joins, count_joins, search):
-        clause = queries.search_clause(search)
+        # services/search.py: number tails, phone tails, name parts, Chinese words, in the
+        # full-text index; the scope is applied by scope() as for every list.
+        parsed = search_service.parse(search)
+        clause = search_service.search_clause(search, parsed)
+        if parsed is not None and "too_short" in parsed.notes:
+            flash(_("Type at least 3 digits of a number or 4 of a phone."), "info")
         if clause is not None:
+            g.search_rank = search_service.rank(parsed)
+            if parsed is not None and parsed.is_contact and not contacts_visible():
+                g.hide_search = True  # a masked role's contact search: logged, never echoed
+                if not g.get("search_logged"):
+                    g.search_logged = True
+                    search_service.log_contact_search(current_user, search)
+                    flash(_("Showing the complaints of the contact you searched for "
+                            "(the number is not shown)."), "info")
             query = query.filter(clause)
             if count_query is not None:
                 count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
 
+    def _get_list_url(self, view_args):
+        if g.get("hide_search"):  # page and sort links leave the contact out
+            view_args = view_args.clone(search=None)
+        return super()._get_list_url(view_args)
+
     def _apply_sorting(self, query, joins, sort_column, sort_desc):
         if sort_column is None:  # the queues by due time; everything else newest first
             urgent = g.get("complaint_list_mode") in (MINE, ESCALATED)
             order = queries.queue_order() if urgent else queries.recent_order()
-            return query.order_by(*order), joins
+            exact = g.get("search_rank")  # a search: exact number / phone hits first
+            return query.order_by(*((exact,) if exact is not None else ()), *order), joins
         if sort_column == "due_at":  # no deadline last, on SQLite as on PostgreSQL
             if sort_desc:
                 return query.order_by(Complaint.due_at.desc().nulls_last(),
@@ -201,6 +223,8 @@ class ComplaintView(ComplaintActionsMixin, SecureModelView):
         kwargs.setdefault("hidden_when_empty", HIDDEN_WHEN_EMPTY)
         kwargs.setdefault("deadline_state", deadline_state)
         kwargs.setdefault("shown_text", shown_text)  # free text masked per role (titles)
+        if g.get("hide_search") and "search" in kwargs:
+            kwargs["search"] = ""  # not in the box, the title or the filter form
         return super().render(template, **kwargs)
 
     def row_cells(self, row):

@@ -6,18 +6,9 @@ Keyed by the constants of ``rules`` (one source for each value; no literal elsew
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from rules import Action, Channel, Clock, Finding, Kind, Role, Severity, Status, Validity
+from rules import Action, Channel, Finding, Kind, Role, Severity, Validity
+from services.labels import CLOCK, STATUS  # noqa: F401 (shared with the messages)
 
-STATUS = {
-    Status.REGISTERED: _l("Registered"),
-    Status.ACCEPTED: _l("Accepted"),
-    Status.REJECTED: _l("Rejected"),
-    Status.FORWARDED: _l("Forwarded"),
-    Status.IN_PROGRESS: _l("In progress"),
-    Status.RESOLVED: _l("Resolved"),
-    Status.CALLBACK: _l("Awaiting callback"),
-    Status.CLOSED: _l("Closed"),
-}
 ROLE = {
     Role.ADMIN: _l("Administrator"),
     Role.INTAKE: _l("Customer-service clerk"),
@@ -56,16 +47,6 @@ ESCALATION = {0: _l("Handler"), 1: _l("Department head"), 2: _l("Customer-servic
 ESCALATION_OWNER = {None: ESCALATION[0], Role.DEPT_HEAD: ESCALATION[1],
                     Role.MANAGER: ESCALATION[2], Role.EXECUTIVE: ESCALATION[3]}
 # Which deadline a complaint waits on (Complaint.due_kind) — also the due columns' labels.
-CLOCK = {
-    Clock.ACCEPT: _l("Accept by"),
-    Clock.FORWARD: _l("Forward by"),
-    Clock.RESOLVE: _l("Resolve by"),
-    Clock.EXTENSION: _l("Extension decision by"),
-    Clock.REVIEW: _l("Review by"),
-    Clock.CALLBACK: _l("Next callback by"),
-    Clock.FOLLOWUP: _l("Follow-up limit"),
-    Clock.REPLY: _l("Reply to customer by"),
-}
 # A manager's finding on a missed deadline (AccountabilityFinding).
 FINDING = {Finding.EXCUSED: _l("Excused"), Finding.RESPONSIBLE: _l("Responsible")}
 ACTION = {
@@ -81,6 +62,8 @@ ACTION = {
     Action.NOTE: _l("Progress note"), Action.INSTRUCT: _l("Instruction"),
     Action.EDIT: _l("Edited"), Action.OVERDUE: _l("Deadline missed"),
     Action.MESSAGE: _l("Message to the customer"),
+    "attach": _l("File added"), "attachment_retire": _l("File retired"),
+    Action.MERGE: _l("Merge as duplicate"), Action.MERGED_IN: _l("Duplicate merged in"),
 }
 
 

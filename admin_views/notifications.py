@@ -14,12 +14,11 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 
-from rules import Action, Role
+from rules import Role
 from rules.bounds import parse_id
-from rules.delivery import DUE_SOON, ESCALATED
-from rules.notify import CRITICAL_REGISTERED, OVERDUE, REOPENED
 from services import clock
 from services import notifications as service
+from services.labels import NOTIFICATION_KIND
 
 from . import labels
 from .auth import PlainForm
@@ -27,27 +26,8 @@ from .base import SecureBaseView
 
 PER_PAGE = 20
 
-# What each kind of notification says to its reader.
-KIND = {
-    Action.FORWARD: _l("Forwarded to your department"),
-    Action.ASSIGN: _l("Assigned to you"),
-    Action.RETURN: _l("Returned to customer service"),
-    Action.RESOLVE: _l("Resolved: waiting for review"),
-    Action.REJECT: _l("Rejected as invalid"),
-    Action.REVIEW_SEND_BACK: _l("Sent back for more work"),
-    Action.CALLBACK: _l("Callback recorded"),
-    Action.ESCALATE: _l("Escalated to you"),
-    Action.EXTEND_REQUEST: _l("Extension requested"),
-    Action.EXTEND_DECIDE: _l("Extension decided"),
-    Action.URGE: _l("Urged"),
-    Action.INSTRUCT: _l("Instruction from senior management"),
-    Action.REOPEN: _l("Reopened by management"),
-    REOPENED: _l("Reopened: the customer is not satisfied"),
-    OVERDUE: _l("Deadline missed"),
-    ESCALATED: _l("Escalated to you after a missed deadline"),
-    DUE_SOON: _l("Due within one working day"),
-    CRITICAL_REGISTERED: _l("Critical complaint registered"),
-}
+# What each kind of notification says to its reader (shared with the e-mails).
+KIND = NOTIFICATION_KIND
 
 
 def kind_label(kind: str) -> str:

@@ -5,6 +5,7 @@ from . import (
     admin_events,
     complaints,
     crud,
+    customers,
     deliveries,
     notification_settings,
     notifications,
@@ -15,6 +16,7 @@ from . import (
 def register_views(admin):
     """Add every model and custom view to the admin (see each module's ``add_views``)."""
     complaints.add_views(admin)
+    customers.add_views(admin)
     crud.add_record_views(admin)
     accountability.add_views(admin)
     admin_events.add_views(admin)

@@ -40,6 +40,12 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
+def include_name(name, type_, parent_names):
+    """The full-text index (services/search_index.py: an FTS5 virtual table and its shadow
+    tables on SQLite, a tsvector table on PostgreSQL) is maintained by SQL, not mapped."""
+    return not (type_ == "table" and name and name.startswith("complaint_search"))
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -86,6 +92,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -1,6 +1,7 @@
 """SQLAlchemy models: data and small derived properties, no workflow decisions."""
 
 from .admin_event import AdminEvent
+from .attachment import Attachment
 from .base import db
 from .complaint import (
     AccountabilityFinding,
@@ -12,13 +13,14 @@ from .complaint import (
     ExportLog,
     NumberCounter,
 )
+from .customer import Customer
 from .notification import Delivery, Notification, NotificationPreference
 from .org import Department, Staff
 from .settings import CalendarDay, Setting, SlaPolicy
 
 __all__ = [
-    "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "CalendarDay",
-    "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Delivery", "Department",
-    "ExportLog", "Notification", "NotificationPreference", "NumberCounter", "Setting",
-    "SlaPolicy", "Staff",
+    "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "Attachment",
+    "CalendarDay", "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Customer",
+    "Delivery", "Department", "ExportLog", "Notification", "NotificationPreference",
+    "NumberCounter", "Setting", "SlaPolicy", "Staff",
 ]

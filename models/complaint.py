@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from rules import Facts, Status
 
 from .base import db
+from .customer import Customer
 from .org import Department, Staff
 
 
@@ -77,6 +78,8 @@ class Complaint(db.Model):
     customer_phone_norm: Mapped[Optional[str]] = mapped_column(String(20), index=True)
     customer_email: Mapped[Optional[str]] = mapped_column(String(200))
     customer_class: Mapped[str] = mapped_column(String(1), default="C")
+    # The customer file (models.customer; services.customers links it on register/edit).
+    customer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("customer.id"), index=True)
 
     category_id: Mapped[Optional[int]] = mapped_column(ForeignKey("category.id"), index=True)
     severity: Mapped[str] = mapped_column(String(10), default="normal")
@@ -133,6 +136,9 @@ class Complaint(db.Model):
     extension_reason: Mapped[Optional[str]] = mapped_column(Text)
     extension_requested_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
     extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A duplicate closed as merged into its master (services.merge); None otherwise.
+    merged_into_id: Mapped[Optional[int]] = mapped_column(ForeignKey("complaint.id"),
+                                                          index=True)
 
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -141,6 +147,7 @@ class Complaint(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     category: Mapped[Optional[Category]] = relationship()
+    customer: Mapped[Optional[Customer]] = relationship()
     department: Mapped[Optional[Department]] = relationship(foreign_keys=[department_id])
     assignee: Mapped[Optional[Staff]] = relationship(foreign_keys=[assignee_id])
     registered_by: Mapped[Optional[Staff]] = relationship(foreign_keys=[registered_by_id])

@@ -39,6 +39,7 @@ LOGIN_SUCCEEDED = "login_succeeded"
 EXPORT = "export"
 RETENTION_APPLIED = "retention_applied"  # old personal data anonymised (flask retention)
 DELIVERY_RETRIED = "delivery_retried"  # the administrator queued a message to send again
+CONTACT_SEARCHED = "contact_searched"  # a masked role searched by phone or e-mail (issue 10)
 
 ALL = (
     STAFF_CREATED, STAFF_CHANGED, ROLE_CHANGED, STAFF_DEACTIVATED, STAFF_ACTIVATED,
@@ -46,7 +47,7 @@ ALL = (
     SLA_POLICY_CREATED, SLA_POLICY_CHANGED, SLA_POLICY_DELETED, CALENDAR_DAY_CREATED,
     CALENDAR_DAY_CHANGED, CALENDAR_DAY_DELETED, CATEGORY_CREATED, CATEGORY_CHANGED,
     SETTING_CHANGED, LOGIN_FAILED, LOGIN_LOCKED, LOGIN_SUCCEEDED, EXPORT, RETENTION_APPLIED,
-    DELIVERY_RETRIED,
+    DELIVERY_RETRIED, CONTACT_SEARCHED,
 )
 # Security events: who got in, who did not, whose credentials changed, what data left.
 SECURITY = (LOGIN_FAILED, LOGIN_LOCKED, LOGIN_SUCCEEDED, PASSWORD_RESET, PASSWORD_CHANGED,

@@ -128,12 +128,14 @@ class Action:
     NOTE = "note"  # a progress note (办理进展): no status change
     INSTRUCT = "instruct"  # an executive's instruction (批示)
     REPLY = "reply"  # the reason of a rejection told to the customer: closed as invalid
+    MERGE = "merge"  # a duplicate closed as merged into its master (重复件合并)
 
     # Audit-only actions, written by services but not chosen by a user from the table.
     REGISTER = "register"
     EDIT = "edit"
     OVERDUE = "overdue"
     MESSAGE = "message"  # a message to the customer (acknowledgement, result) went out
+    MERGED_IN = "merged_in"  # on the master: a duplicate was merged into it
 
 
 class Clock:

@@ -55,6 +55,9 @@ class Facts:
     due_at: datetime | None = None
     due_kind: str | None = None
     overdue_since: datetime | None = None
+    # Merging duplicates: the complaint's own id, and its master once merged into one.
+    id: int | None = None
+    merged_into_id: int | None = None
 
     @property
     def extension_pending(self) -> bool:
@@ -83,6 +86,19 @@ class PersonFacts:
 
 
 @dataclass(frozen=True)
+class MasterFacts:
+    """The complaint a duplicate is to be merged into (merge's target)."""
+
+    id: int
+    number: str
+    status: str
+    department_id: int | None = None
+    assignee_id: int | None = None
+    registered_by_id: int | None = None
+    merged_into_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Target:
     """What the services found about the department and person an action names.
 
@@ -94,3 +110,6 @@ class Target:
     department: DepartmentFacts | None = None
     assignee_id: int | None = None
     person: PersonFacts | None = None
+    # merge: the number the user typed, and the complaint found with it (None: no such one)
+    master_number: str | None = None
+    master: MasterFacts | None = None

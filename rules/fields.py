@@ -32,6 +32,7 @@ FIELD_NAMES = {
     "new_due": N_("new deadline"),
     "approve": N_("decision"),
     "note": N_("note"),
+    "master_number": N_("number of the complaint to merge into"),
 }
 
 

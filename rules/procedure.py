@@ -24,6 +24,7 @@ from .errors import N_, InvalidInput, MissingInput, TransitionNotAllowed
 from .escalation import escalated
 from .facts import Actor, Facts
 from .fields import AMOUNT, CHOICE, FLAG, REF, WHEN, Field, missing
+from .merge import MAX_NUMBER, check_master, merge_note
 
 CS = Role.CUSTOMER_SERVICE
 MANAGERS = Role.MANAGERS
@@ -243,6 +244,8 @@ def _reopen(ctx: Context) -> dict:
     out = _reopen_changes(ctx.facts, closed_at=None, final_satisfaction=None, reply_due=None)
     if ctx.facts.validity == Validity.INVALID:
         out.update(validity=Validity.VALID)
+    if ctx.facts.merged_into_id is not None:  # a merged duplicate reopened: merged no more
+        out.update(merged_into_id=None)
     return out
 
 
@@ -375,4 +378,12 @@ register(
         Action.INSTRUCT, N_("give an instruction on"),
         _each((*Status.OPEN, Status.CLOSED), (Role.EXECUTIVE,)), fields=(NOTE,),
         notify=("assignee", "department_head", "managers")),
+    # 重复件合并: customer service closes a duplicate as merged into its master (which
+    # gets an event of its own: services.merge); reopening it undoes the merge.
+    ActionSpec(
+        Action.MERGE, N_("merge as a duplicate"), _each(Status.OPEN, CS),
+        fields=(Field("master_number", max_length=MAX_NUMBER), Field("note", required=False)),
+        validate=check_master, lands=Status.CLOSED,
+        changes=lambda ctx: {**_closing(ctx), "merged_into_id": ctx.target.master.id},
+        note=merge_note),
 )

@@ -25,7 +25,7 @@ from rules.deadlines import current_due, match_policy, start_clock
 from rules.errors import N_, RuleError, StaleVersion
 from rules.intake import relays
 
-from . import clock, customer_messages, notifications
+from . import clock, customer_messages, customers, merge, notifications
 from .calendar_source import business_calendar, policies
 from .numbers import next_number
 
@@ -113,6 +113,7 @@ def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Compla
             updated_at=now,
             **dues,
         )
+        customers.link(complaint, now)  # the customer file, in this same transaction
         db.session.add(complaint)
         db.session.flush()
         event = write_event(complaint, actor_id, Action.REGISTER, now,
@@ -181,7 +182,7 @@ def target_facts(inputs: Mapping) -> rules.Target:
         row = db.session.get(Staff, person_id)
         if row is not None:
             person = rules.PersonFacts(row.id, bool(row.active), row.department_id, row.role)
-    return rules.Target(dept_id, department, person_id, person)
+    return rules.Target(dept_id, department, person_id, person, **merge.target_fields(inputs))
 
 
 def decide(complaint: Complaint, action: str, actor: Staff, inputs: Mapping,
@@ -237,6 +238,7 @@ def perform(complaint_id, action: str, actor: Staff, inputs: Mapping | None = No
             db.session.flush()
             event = write_event(complaint, actor_id, action, now, before=before,
                                 note=decision.note)
+            merge.after_action(action, complaint, actor_id, decision.inputs.get("note"), now)
             # The outbox: the declared recipients, told in this same transaction.
             notifications.write_for_action(decision.notify, action, decision.reopened,
                                            facts_before, complaint, event, actor.actor, now)

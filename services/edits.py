@@ -19,7 +19,7 @@ from rules import Action
 from rules.errors import N_, StaleVersion
 from rules.intake import check_edit
 
-from . import clock
+from . import clock, customers
 from .complaints import load_checked, write_event
 
 # Fields the generic edit form may change.
@@ -28,6 +28,7 @@ EDITABLE_FIELDS = (
     "customer_class", "category_id", "severity", "title", "description", "demand",
 )
 _OPTIONAL_TEXT = ("customer_phone", "customer_email", "demand")
+_CUSTOMER_FIELDS = {"customer_name", "customer_phone", "customer_email", "customer_class"}
 
 
 def _same_minute(a: datetime | None, b: datetime | None) -> bool:
@@ -93,6 +94,8 @@ def edit(complaint_id, values: Mapping, actor, *, expected_version=None,
                 setattr(complaint, name, new)
             if "customer_phone" in changes:
                 complaint.customer_phone_norm = rules.normalize_phone(complaint.customer_phone)
+            if changes.keys() & _CUSTOMER_FIELDS:  # the customer file follows the edit
+                customers.link(complaint, now)
             complaint.updated_at = now
             write_event(complaint, actor_id, Action.EDIT, now,
                         before=(complaint.status, complaint.department_id,

@@ -167,7 +167,10 @@ def _starts_with(column, term: str):
 
 
 def search_clause(text: str):
-    """One indexed predicate for the search box: number prefix, exact phone, or name prefix.
+    """One indexed predicate: number prefix, exact phone, or name prefix (B-tree only).
+
+    The complaint list's box uses ``services.search`` since issue 10 (full-text index:
+    number and phone tails, name parts, words); this stays for callers needing no index.
 
     - ``TS-2026…`` → complaint numbers starting so (unique index);
     - digits (with +86, spaces, dashes) → the exact normalised phone (indexed column);
@@ -393,7 +396,8 @@ def satisfaction(actor: Actor, start: datetime, end: datetime) -> SatisfactionRa
         .select_from(CallbackRecord)
         .join(Complaint, Complaint.id == CallbackRecord.complaint_id)
         .where(CallbackRecord.reached.is_(True), CallbackRecord.at >= start,
-               CallbackRecord.at < end, scope_clause(actor))
+               CallbackRecord.at < end, scope_clause(actor),
+               Complaint.merged_into_id.is_(None))  # a merged duplicate's count for nothing
     )
     reached, good = db.session.execute(stmt).one()
     return SatisfactionRate(good=int(good), reached=int(reached))

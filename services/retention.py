@@ -11,6 +11,9 @@ default) before now, in company time, loses its customer's data:
   of receipt, so the complaints of one customer in one month keep one (anonymous) group:
   every count stays the same. The month in the token means the same customer cannot be
   followed from one month to the next; letters only, so no phone search ever matches it;
+- ``customer_id`` → NULL (the customer file no longer links it); a customer left with no
+  complaint loses name, contact and key (``services.customers.forget_unlinked``). The
+  repeat complainants of an anonymised month are then grouped by the token, as before;
 - the notes of its events (``complaint_event.note``) and callbacks
   (``callback_record.notes``) → ``[anonymised]`` — the one change the append-only triggers
   allow on those tables, and the only one made to them here.
@@ -45,6 +48,7 @@ from models.engine import read_only, write_transaction
 from rules import Status
 
 from . import clock
+from .customers import forget_unlinked
 
 MARK_NAME = "已匿名 / anonymised"
 MARK_TEXT = "[anonymised]"
@@ -266,7 +270,8 @@ def _anonymise(ids: list[int], cutoff: datetime, key, now: datetime) -> list[tup
     """Anonymise the complaints of ``ids`` still due (checked again, under the write lock);
     returns [(id, closed_at)] of those changed."""
     rows = db.session.execute(
-        select(c.c.id, c.c.customer_phone_norm, c.c.received_at, c.c.closed_at, c.c.demand)
+        select(c.c.id, c.c.customer_phone_norm, c.c.received_at, c.c.closed_at, c.c.demand,
+               c.c.customer_id)
         .where(c.c.id.in_(ids), _due(cutoff)).with_for_update()).all()
     if not rows:
         return []
@@ -279,8 +284,13 @@ def _anonymise(ids: list[int], cutoff: datetime, key, now: datetime) -> list[tup
     stmt = (update(c).where(c.c.id == bindparam("row_id"))
             .values(customer_name=MARK_NAME, customer_phone=None, customer_email=None,
                     customer_phone_norm=bindparam("phone_norm"), demand=bindparam("demand"),
-                    description=MARK_TEXT, version=c.c.version + 1, updated_at=now))
+                    description=MARK_TEXT, version=c.c.version + 1, updated_at=now,
+                    customer_id=None))  # no longer followed from one month to the next
     db.session.execute(stmt, params)
+    forget_unlinked({r.customer_id for r in rows if r.customer_id}, MARK_NAME, now)
+    from services.search_index import refresh_ids
+
+    refresh_ids(db.session.connection(), [r.id for r in rows])  # names, texts, phones out
     return [(r.id, r.closed_at) for r in rows]
 
 

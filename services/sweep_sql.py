@@ -70,7 +70,9 @@ def responsible(c):
     d = Department.__table__
     cs_dept = (select(func.min(d.c.id)).where(d.c.is_customer_service.is_(True))
                .scalar_subquery())
-    head = select(d.c.head_id).where(d.c.id == c.c.department_id).scalar_subquery()
+    # correlate_except: tied to the enclosing complaint row at any depth of nesting.
+    head = (select(d.c.head_id).where(d.c.id == c.c.department_id).correlate_except(d)
+            .scalar_subquery())
     by = {kind: [k for k, v in RESPONSIBLE.items() if v == kind]
           for kind in set(RESPONSIBLE.values())}
     department = case((c.c.due_kind.in_(by["customer_service"]), cs_dept),
@@ -129,15 +131,17 @@ def _answering(department, person):
     record, for the department's clocks; else the responsible department's head of
     record) while active, and whether that department has no active department head."""
     d, s = Department.__table__, Staff.__table__
-    head = select(d.c.head_id).where(d.c.id == department).scalar_subquery()
+    head = select(d.c.head_id).where(d.c.id == department).correlate_except(d).scalar_subquery()
     h = s.alias("any_head")
     no_head = ~select(h.c.id).where(h.c.role == Role.DEPT_HEAD, h.c.active.is_(True),
                                     h.c.department_id == department).exists()
     # Only someone still active is told: a departed assignee or head of record leaves it
     # to the department's active heads (then the managers).
     a = s.alias("answering")
+    # Correlated to the statement's own complaint row (every table but ``answering`` is
+    # the enclosing statement's: without this, the nested head look-up would not be).
     who = (select(a.c.id).where(a.c.id == func.coalesce(person, head), a.c.active.is_(True))
-           .scalar_subquery())
+           .correlate_except(a).scalar_subquery())
     return who, no_head
 
 

@@ -20,14 +20,14 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from tests.factories import PASSWORD, AuthActions, csrf_token  # noqa: F401 (re-exported)
-from tests.servers import smtp_server, webhook_server  # noqa: F401 (fixtures)
+from tests.servers import s3_server, smtp_server, webhook_server  # noqa: F401 (fixtures)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES = ("delivery", "notification_preference", "notification", "accountability_finding",
-          "accountability_record", "admin_event", "complaint_event",
-          "callback_record", "export_log", "complaint", "number_counter", "calendar_day",
-          "sla_policy", "setting", "category", "department", "login_attempt",
-          "staff_recovery_code", "staff")
+TABLES = ("attachment", "delivery", "notification_preference", "notification",
+          "accountability_finding", "accountability_record", "admin_event", "complaint_event",
+          "callback_record", "export_log", "complaint_search", "complaint", "customer",
+          "number_counter", "calendar_day", "sla_policy", "setting", "category", "department",
+          "login_attempt", "staff_recovery_code", "staff")
 SEED_TABLES = ("category", "sla_policy")
 
 
@@ -115,9 +115,10 @@ class _SharedJinjaCache(BytecodeCache):
 _JINJA_CACHE = _SharedJinjaCache()
 
 
-@pytest.fixture
-def app(db_url):
-    app = create_app(_config(db_url))
+def make_app(db_url, **settings):
+    """The test app on ``db_url`` with extra ``settings``, for a fixture to ``yield from``:
+    yields the app, then closes its database connections."""
+    app = create_app({**_config(db_url), **settings})
     app.jinja_env.bytecode_cache = _JINJA_CACHE
     yield app
     from models import db
@@ -125,6 +126,11 @@ def app(db_url):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(db_url):
+    yield from make_app(db_url)
 
 
 @pytest.fixture

@@ -55,6 +55,10 @@ def insert_complaint(**fields) -> Complaint:
     )
     values.update(fields)
     complaint = Complaint(**values)
+    if "customer_id" not in fields:  # linked to its customer as the services link it
+        from services.customers import link
+
+        link(complaint, received)
     db.session.add(complaint)
     db.session.flush()
     return complaint

@@ -151,3 +151,51 @@ def webhook_server():
     server.start()
     yield server
     server.stop()
+
+
+@dataclass
+class S3Server:
+    """moto's S3-compatible server (ThreadedMotoServer) on 127.0.0.1:``port``."""
+
+    port: int = field(default_factory=free_port)
+    bucket: str = "desk-test"
+    _server: object = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def config(self) -> dict:
+        """The app settings that store attachments in this server's bucket."""
+        return {"STORAGE_S3_BUCKET": self.bucket, "STORAGE_S3_ENDPOINT_URL": self.url,
+                "STORAGE_S3_REGION": "us-east-1", "STORAGE_S3_ACCESS_KEY": "test",
+                "STORAGE_S3_SECRET_KEY": "test", "STORAGE_S3_PREFIX": "desk",
+                "STORAGE_S3_TIMEOUT": 2}
+
+    def client(self):
+        import boto3
+        return boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    def start(self):
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port,
+                                          verbose=False)
+        self._server.start()
+
+    def stop(self):
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+@pytest.fixture
+def s3_server():
+    server = S3Server()
+    server.bucket = f"desk-test-{server.port}"  # moto keeps its state per process
+    server.start()
+    server.client().create_bucket(Bucket=server.bucket)
+    yield server
+    server.stop()

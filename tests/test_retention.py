@@ -182,7 +182,8 @@ def test_apply_anonymises_exactly_the_complaints_closed_long_ago(app, old):
             assert row["version"] == before[cid]["version"] + 1
             unchanged = {k for k in row if k not in (
                 "customer_name", "customer_phone", "customer_email", "customer_phone_norm",
-                "description", "demand", "version", "updated_at")}
+                "description", "demand", "version", "updated_at", "customer_id")}
+            assert row["customer_id"] is None  # out of the customer file (issue 10)
             assert {k: row[k] for k in unchanged} == {k: before[cid][k] for k in unchanged}
             for event in _rows(ComplaintEvent, complaint_id=cid):
                 assert event["note"] in (None, MARK_TEXT)

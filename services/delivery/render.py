@@ -26,60 +26,19 @@ from datetime import date, datetime
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
-from rules import Action, Clock, Status
-from rules.delivery import CUSTOMER_ACK, CUSTOMER_RESULT, DUE_SOON, ESCALATED
-from rules.notify import CRITICAL_REGISTERED, OVERDUE, REOPENED
+from rules.delivery import CUSTOMER_ACK, CUSTOMER_RESULT
 from rules.privacy import mask_text
+
+from .. import labels
+from ..labels import NOTIFICATION_KIND
 
 SUBJECT_MAX = 200  # Delivery.subject holds 300
 ROBOT_MAX_BYTES = 2000  # WeCom takes 2048 bytes of text, DingTalk more
 DETAIL_ENDPOINT = "complaint.details_view"
 
-# What happened, as the message's headline (the in-app list says the same words).
-KIND = {
-    Action.FORWARD: _l("Forwarded to your department"),
-    Action.ASSIGN: _l("Assigned to you"),
-    Action.RETURN: _l("Returned to customer service"),
-    Action.RESOLVE: _l("Resolved: waiting for review"),
-    Action.REJECT: _l("Rejected as invalid"),
-    Action.REVIEW_SEND_BACK: _l("Sent back for more work"),
-    Action.CALLBACK: _l("Callback recorded"),
-    Action.ESCALATE: _l("Escalated to you"),
-    Action.EXTEND_REQUEST: _l("Extension requested"),
-    Action.EXTEND_DECIDE: _l("Extension decided"),
-    Action.URGE: _l("Urged"),
-    Action.INSTRUCT: _l("Instruction from senior management"),
-    Action.REOPEN: _l("Reopened"),
-    REOPENED: _l("Reopened: the customer is not satisfied"),
-    OVERDUE: _l("Deadline missed"),
-    ESCALATED: _l("Escalated to you"),
-    DUE_SOON: _l("Due within one working day"),
-    CRITICAL_REGISTERED: _l("Critical complaint registered"),
-}
-# The same words as the screens' (admin_views.labels, which services may not import;
-# tests/services/test_delivery_render.py keeps the two equal).
-STATUS = {
-    Status.REGISTERED: _l("Registered"),
-    Status.ACCEPTED: _l("Accepted"),
-    Status.REJECTED: _l("Rejected"),
-    Status.FORWARDED: _l("Forwarded"),
-    Status.IN_PROGRESS: _l("In progress"),
-    Status.RESOLVED: _l("Resolved"),
-    Status.CALLBACK: _l("Awaiting callback"),
-    Status.CLOSED: _l("Closed"),
-}
-CLOCK = {
-    Clock.ACCEPT: _l("Accept by"),
-    Clock.FORWARD: _l("Forward by"),
-    Clock.RESOLVE: _l("Resolve by"),
-    Clock.EXTENSION: _l("Extension decision by"),
-    Clock.REVIEW: _l("Review by"),
-    Clock.CALLBACK: _l("Next callback by"),
-    Clock.FOLLOWUP: _l("Follow-up limit"),
-    Clock.REPLY: _l("Reply to customer by"),
-}
+# What happened (the in-app list's words), the status and the clock: one copy of each.
+KIND, STATUS, CLOCK = NOTIFICATION_KIND, labels.STATUS, labels.CLOCK
 
 
 @dataclass(frozen=True)

@@ -49,8 +49,14 @@ def _count_if(condition):
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _scope(department_id):
+def _department(department_id):
     return [c.c.department_id == department_id] if department_id is not None else []
+
+
+def _scope(department_id):
+    """One department's complaints (or all); merged duplicates never count: their master
+    does (docs/metrics.md, "Merged duplicates")."""
+    return [c.c.merged_into_id.is_(None), *_department(department_id)]
 
 
 # --- working days in SQL ----------------------------------------------------------------------
@@ -169,7 +175,9 @@ def _figures(cur: Period, department_id, calendar):
     prev = cur.previous
     out: dict[tuple[int | None, int], Figures] = defaultdict(Figures)
     scope = _scope(department_id)
-    first = db.session.scalar(select(func.min(c.c.received_at)).where(*scope))
+    # (the calendar's first day: merged duplicates included, so MIN stays an index read)
+    first = db.session.scalar(select(func.min(c.c.received_at))
+                              .where(*_department(department_id)))
     first = first.date() if isinstance(first, datetime) else cur.start.date()
     wd = WorkingDays(calendar, min(first, prev.start.date()), cur.end.date())
 
@@ -293,14 +301,18 @@ def monthly_report(period: Period, department: Department | None = None,
     names = _department_names(by_dept)
     order = sorted(by_dept, key=lambda d: (d is None, names.get(d, "")))
 
+    # Repeat complainants: the customers (customer file) with two or more complaints with a
+    # phone in the month; a complaint without a customer (none linked yet) by its phone.
+    unlinked_phone = case((c.c.customer_id.is_(None), c.c.customer_phone_norm))
+    phone = func.min(c.c.customer_phone_norm)
     repeat = db.session.execute(
-        select(c.c.customer_phone_norm, func.min(c.c.customer_name), func.count(),
+        select(phone, func.min(c.c.customer_name), func.count(),
                func.min(c.c.received_at), func.max(c.c.received_at))
         .where(_in(c.c.received_at, period), c.c.customer_phone_norm.is_not(None),
                c.c.customer_phone_norm != "", *_scope(department_id))
-        .group_by(c.c.customer_phone_norm)
+        .group_by(c.c.customer_id, unlinked_phone)
         .having(func.count() >= 2)
-        .order_by(func.count().desc(), c.c.customer_phone_norm)
+        .order_by(func.count().desc(), phone)
     ).all()
 
     return MonthlyReport(

@@ -35,6 +35,7 @@ from rules import (
     initial_escalation_level,
 )
 from rules.deadlines import STATUS_CLOCKS, Policy
+from rules.facts import MasterFacts
 
 # Departments 10 and 20 are responsible, staffed and active; 30 is inactive; 99 customer
 # service; 40 active but nobody in it.
@@ -88,6 +89,11 @@ def inputs_for(draw, action: str, f: Facts, now: datetime):
         inputs = {"reason": TEXT, "new_due": max(now, f.resolve_due or now) + timedelta(days=2)}
     elif action == "extend_decide":
         inputs = {"approve": draw(st.booleans())}
+    elif action == "merge":  # into an open master (sometimes a closed or missing one)
+        inputs = {"master_number": "TS-20260301-0500"}
+        master = draw(st.sampled_from([*Status.ACTIVE, Status.CLOSED, None]))
+        return inputs, Target(master_number=inputs["master_number"], master=master and
+                              MasterFacts(500, inputs["master_number"], master))
     if draw(st.integers(0, 6)) == 0:  # corrupt one thing
         if inputs:
             inputs[draw(st.sampled_from(sorted(inputs)))] = draw(st.sampled_from(["", None, "?"]))

@@ -24,6 +24,7 @@ from rules import (
     check,
     may,
 )
+from rules.facts import MasterFacts
 
 STATUSES = (
     "registered", "accepted", "rejected", "forwarded",
@@ -32,7 +33,7 @@ STATUSES = (
 ACTIONS = (
     "accept", "reject", "reply", "forward", "return", "assign", "resolve", "review_approve",
     "review_send_back", "callback", "close", "force_close", "reopen", "escalate",
-    "extend_request", "extend_decide", "urge", "note", "instruct",
+    "extend_request", "extend_decide", "urge", "note", "instruct", "merge",
 )
 # Column order of the matrix.
 ROLES = ("intake", "manager", "admin", "dept_head", "handler", "supervisor", "executive")
@@ -212,6 +213,15 @@ instruct            resolved         .      .      .       .         .         .
 instruct            callback         .      .      .       .         .         .         Y
 instruct            closed           .      .      .       .         .         .         Y
 
+merge               registered       Y      Y      Y       .         .         .         .
+merge               accepted         Y      Y      Y       .         .         .         .
+merge               rejected         Y      Y      Y       .         .         .         .
+merge               forwarded        Y      Y      Y       .         .         .         .
+merge               in_progress      Y      Y      Y       .         .         .         .
+merge               resolved         Y      Y      Y       .         .         .         .
+merge               callback         Y      Y      Y       .         .         .         .
+merge               closed           .      .      .       .         .         .         .
+
 """
 
 
@@ -241,7 +251,7 @@ def test_matrix_is_complete():
     """The hand-written matrix has exactly one cell for every (action, status, role)."""
     wanted = {(a, s, r) for a in ACTIONS for s in STATUSES for r in ROLES}
     assert set(_CELLS) == wanted
-    assert len(_CELLS) == 19 * 8 * 7
+    assert len(_CELLS) == 20 * 8 * 7
 
 
 def test_matrix_names_every_declared_action():
@@ -295,6 +305,8 @@ TARGETS = {
     "forward": Target(OTHER_DEPT, DepartmentFacts(OTHER_DEPT)),
     "assign": Target(assignee_id=HANDLER_ID,
                      person=PersonFacts(HANDLER_ID, department_id=DEPT, role="handler")),
+    "merge": Target(master_number="TS-20260301-0001",
+                    master=MasterFacts(77, "TS-20260301-0001", "accepted")),
 }
 
 
@@ -327,6 +339,7 @@ def valid_inputs(action: str) -> dict:
         "urge": {"note": "Please hurry."},
         "note": {"note": "Visit arranged."},
         "instruct": {"note": "Refund at once."},
+        "merge": {"master_number": "TS-20260301-0001"},
     }[action]
 
 

@@ -95,6 +95,11 @@ ACCEPTED = [
      ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {"due_kind": "resolve"})),
     ("instruct", "instruct", "in_progress", {}, "executive", {"note": "refund at once"},
      ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {})),
+    # (the master is registered first: tests/services/test_merge.py)
+    ("merge", "merge", "in_progress_with_master", {}, "intake",
+     {"master_number": "#master"},
+     ("closed", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"closed_at": T1, "due_at": None, "merged_into_id": "#master_id"})),
 ]
 
 
@@ -106,6 +111,9 @@ def start(desk, status, fields):
         desk.act(cid, "callback", "intake", **(AVERAGE if status == "callback_average"
                                                 else NOT_SOLVED))
         return cid
+    if status == "in_progress_with_master":
+        desk.master_id = desk.register()
+        return desk.bring_to("in_progress", **fields)
     if status == "extension_pending":
         cid = desk.bring_to("in_progress", **fields)
         desk.act(cid, "extend_request", "handler_qa", reason="waiting for parts", new_due=NEW_DUE)
@@ -120,6 +128,10 @@ def test_accepted_action_writes_one_exact_event(desk, executive, case):
     to_status, from_dept, to_dept, from_assignee, to_assignee, level, extra = expected
     cid = start(desk, status, fields)
     before_row, before_events = desk.row(cid), desk.events(cid)
+    if "master_number" in inputs:  # merge: into the master start() registered
+        master = desk.row(desk.master_id)
+        inputs = {**inputs, "master_number": master["number"]}
+        extra = {**extra, "merged_into_id": master["id"]}
 
     out = desk.act(cid, action, username, T1, **inputs)
 

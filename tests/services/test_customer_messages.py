@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select
 
 import services.complaints as complaints_service
-from app import create_app
 from models import Complaint, ComplaintEvent, Delivery, Setting, db
 from models.settings import CUSTOMER_MESSAGE_CHANNELS
 from rules import Action, Channel
@@ -23,7 +22,7 @@ from services import customer_messages
 from services.calendar_source import business_calendar
 from services.complaints import policy_for
 from services.delivery import run_pass
-from tests.conftest import _config
+from tests.conftest import make_app
 from tests.factories import PASSWORD, T0, T1, UNSATISFIED, recorded_statements
 
 EMAIL = "li.na@example.com"
@@ -35,13 +34,9 @@ DIGITS = "13812345678"
 def app(db_url, smtp_server, webhook_server):
     """E-mail through the test's SMTP server, SMS through its webhook (tests switch either
     off in app.config)."""
-    app = create_app({**_config(db_url), **smtp_server.config,
+    yield from make_app(db_url, **{**smtp_server.config,
                       "SMS_WEBHOOK_URL": webhook_server.url("/sms"),
                       "SMS_WEBHOOK_TOKEN": "sms-token"})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def messages(cid=None) -> list[ComplaintEvent]:

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from app import create_app
 from models import Delivery, Staff, db
 from services.delivery import run_pass
-from tests.conftest import _config
+from tests.conftest import _config, make_app
 from tests.factories import T0
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,11 +42,7 @@ sys.exit(0)  # never reached while there is anything to send
 
 @pytest.fixture
 def app(db_url, smtp_server):
-    app = create_app({**_config(db_url), **smtp_server.config})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from make_app(db_url, **smtp_server.config)
 
 
 def test_killed_between_send_and_mark_repeats_one_message_with_the_same_id(

@@ -11,11 +11,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app import create_app
 from models import Delivery, Department, Notification, NotificationPreference, Staff, db
 from rules import delivery as R
 from services.delivery import plan, plan_digests
-from tests.conftest import _config
+from tests.conftest import make_app
 from tests.factories import T0, recorded_statements
 
 T = T0 + timedelta(minutes=5)
@@ -24,12 +23,8 @@ T = T0 + timedelta(minutes=5)
 @pytest.fixture
 def app(db_url, smtp_server):
     """The test app, sending mail through the test's SMTP server."""
-    app = create_app({**_config(db_url), **smtp_server.config,
+    yield from make_app(db_url, **{**smtp_server.config,
                       "NOTIFY_BASE_URL": "https://desk.example.test"})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def addresses(desk, **locales):

@@ -13,13 +13,12 @@ from datetime import datetime
 
 import pytest
 
-from app import create_app
 from models import Complaint, Delivery, Department, db
 from rules import Action, Status
 from rules.delivery import DINGTALK, EMAIL, SMS, WECOM
 from services.delivery import render, senders
 from services.delivery.errors import Permanent, Transient, Unreachable
-from tests.conftest import _JINJA_CACHE, _config
+from tests.conftest import make_app
 
 DOMAIN = "desk.example.test"
 TO = "li.na@example.com"
@@ -28,16 +27,11 @@ TO = "li.na@example.com"
 @pytest.fixture
 def app(db_url, smtp_server, webhook_server):
     """The test app sending e-mail to the test's SMTP server and SMS to its webhook."""
-    app = create_app({**_config(db_url), **smtp_server.config,
+    yield from make_app(db_url, **{**smtp_server.config,
                       "MAIL_MESSAGE_ID_DOMAIN": DOMAIN,
                       "NOTIFY_BASE_URL": "https://desk.example.com",
                       "SMS_WEBHOOK_URL": webhook_server.url("/sms"),
                       "SMS_WEBHOOK_TOKEN": "sms-token", "WEBHOOK_TIMEOUT": 5})
-    app.jinja_env.bytecode_cache = _JINJA_CACHE
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from app import create_app
 from models import Complaint, Delivery, Department, NotificationPreference, Staff, db
 from rules import delivery as R
 from rules.delivery import UNREACHABLE_WAIT
@@ -20,7 +19,7 @@ from services.delivery import run_pass, senders, worker
 from services.delivery.errors import Transient
 from services.delivery.plan import delivery_row, insert_deliveries
 from services.delivery.render import Rendered
-from tests.conftest import _config
+from tests.conftest import make_app
 from tests.factories import T0
 
 T = T0 + timedelta(minutes=5)
@@ -28,11 +27,7 @@ T = T0 + timedelta(minutes=5)
 
 @pytest.fixture
 def app(db_url, smtp_server):
-    app = create_app({**_config(db_url), **smtp_server.config})
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from make_app(db_url, **smtp_server.config)
 
 
 def addresses(desk):

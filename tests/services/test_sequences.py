@@ -62,6 +62,8 @@ def inputs_for(draw, action, row, org, now):
         inputs = {"reason": TEXT, "new_due": max(now, row.resolve_due or now) + timedelta(days=3)}
     elif action == "extend_decide":
         inputs = {"approve": draw(st.booleans())}
+    elif action == "merge":  # into the walk's open master (or a number of no complaint)
+        inputs = {"master_number": draw(st.sampled_from([org.master_number, "TS-19990101-0001"]))}
     else:
         inputs = {}
     if inputs and draw(st.integers(0, 7)) == 0:
@@ -93,6 +95,7 @@ def test_random_sequences_through_the_services(desk, executive, data):
     cid = desk.register(now=now, severity=data.draw(st.sampled_from(["normal", "critical"])),
                         category=data.draw(st.sampled_from(["service", "product_quality"])))
     events = len(desk.events(cid))
+    org.master_number = desk.row(desk.register(now=now))["number"]  # what merge merges into
     row = check_row(cid, staff)
     for _ in range(data.draw(st.integers(1, 14))):
         now += timedelta(hours=data.draw(st.integers(0, 96)))

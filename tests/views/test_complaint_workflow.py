@@ -299,8 +299,8 @@ def test_detail_page_offers_exactly_the_allowed_actions(app, wide_org):
         "handler_qa": {"resolve", "extend_request", "note"},
         "head_qa": {"return", "assign", "resolve", "escalate", "extend_request", "note"},
         "supervisor": {"urge"},
-        "intake": {"escalate"},
-        "manager": {"assign", "force_close", "escalate", "urge"},
+        "intake": {"escalate", "merge"},
+        "manager": {"assign", "force_close", "escalate", "urge", "merge"},
         "executive": {"urge", "instruct"},
     }
     import re
