@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import check_refusal_sentence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules import Role, Status
 from rules import attachments as ra
 from rules.errors import InvalidInput, PermissionDenied, RuleError
+from tests.rules.conftest import check_refusal_sentence
 
 LIM = ra.Limits(max_bytes=1000, max_total_bytes=2500, max_files=3, max_pixels=10_000)
 
