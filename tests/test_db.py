@@ -163,7 +163,7 @@ else:
     FORBIDDEN |= {
         "truncate_events": "TRUNCATE complaint_event CASCADE",
         "truncate_complaints": "TRUNCATE complaint CASCADE",
-        "truncate_callbacks": "TRUNCATE callback_record",
+        "truncate_callbacks": "TRUNCATE callback_record CASCADE",
     }
 # Through a fresh connection of the app's engine (its connection settings), and through a
 # plain connection (on SQLite with SQLite's defaults, as the sqlite3 shell opens one).
