@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -201,3 +202,27 @@ class AuthActions:
     def logout(self):
         token = csrf_token(self.client, "/admin/")
         return self.client.post("/logout", data={"csrf_token": token})
+
+
+def run_concurrently(app, work, threads: int = 4) -> list:
+    """``work()`` in ``threads`` threads at once (each in its own app context, released
+    together); their results. Fails if one hangs or raises."""
+    start = threading.Barrier(threads)
+    results, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                start.wait(timeout=10)
+                results.append(work())
+        except Exception as exc:  # collected and reported by the assertions below
+            errors.append(repr(exc))
+
+    pool = [threading.Thread(target=run, daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in pool), "a run hung"
+    assert errors == []
+    return results

@@ -5,7 +5,6 @@ sweep; set-based, batched, never twice, safe when sweeps run together."""
 from __future__ import annotations
 
 import itertools
-import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from services.calendar_source import business_calendar
 from services.due_soon import notify_due_soon
 from services.sweep import sweep
 from services.sweep_sql import due_soon_key_clause
-from tests.factories import T0, insert_complaint
+from tests.factories import T0, insert_complaint, run_concurrently
 
 FRIDAY = datetime(2026, 11, 27, 10, 0)  # one working day from it: Monday 11-30 10:00
 RESOLVE_DUE = datetime(2026, 12, 2, 23, 59, 59)  # forwarded at T0: 7 working days
@@ -209,24 +208,7 @@ def test_concurrent_runs_write_each_notification_once(app, desk, batch):
     due = datetime(2026, 11, 24, 8, 0)  # within one working day of T0
     ids = [add(due, department_id=desk.org.qa, assignee_id=desk.org.users["handler_qa"])
            for _ in range(20)]
-    start = threading.Barrier(4)
-    results, errors = [], []
-
-    def run():
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                results.append(notify_due_soon(T0, batch=batch))
-        except Exception as exc:  # collected and reported by the assertions below
-            errors.append(repr(exc))
-
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a run hung"
-    assert errors == []
+    results = run_concurrently(app, lambda: notify_due_soon(T0, batch=batch))
     assert sum(results) == 20
     db.session.expire_all()
     assert sorted(n.complaint_id for n in rows()) == ids

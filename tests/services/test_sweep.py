@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, select, text
 
 from models import AccountabilityRecord, Complaint, ComplaintEvent, db
 from services.sweep import NOTES, SWEEP_BATCH, sweep
-from tests.factories import T0, T1
+from tests.factories import T0, T1, run_concurrently
 
 KIND = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
 
@@ -252,24 +252,7 @@ def test_concurrent_sweeps_mark_each_complaint_once(app, desk, batch):
     """
     ids = [desk.register(now=T0) for _ in range(40)]
     db.session.commit()  # end this thread's (SQLite: write-locking) read transaction
-    start = threading.Barrier(4)
-    results, errors = [], []
-
-    def run():
-        try:
-            with app.app_context():
-                start.wait(timeout=10)
-                results.append(sweep(LATE, batch=batch).marked)
-        except Exception as exc:  # collected and reported by the assertions below
-            errors.append(repr(exc))
-
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a sweep hung"
-    assert errors == []
+    results = run_concurrently(app, lambda: sweep(LATE, batch=batch).marked)
     assert sum(results) == 40
     if batch == SWEEP_BATCH:
         assert sorted(results) == [0, 0, 0, 40]
