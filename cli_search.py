@@ -19,19 +19,17 @@ def register(app: Flask) -> None:
 
 @click.command("reindex")
 @with_appcontext
-@click.option("--batch", default=2000, show_default=True, help="Complaints per batch.")
+@click.option("--batch", default=5000, show_default=True, help="Complaints per batch.")
 def reindex_command(batch):
-    """Rebuild the search index (one transaction: searches see the old index until done)."""
+    """Rebuild the search index, one transaction per batch of complaints.
+
+    Each batch replaces the index rows of its range of complaints and commits: searches
+    meanwhile find every complaint (by its old or its new terms), writers wait at most one
+    batch, and memory holds one batch at a time.
+    """
     from models import db
-    from models.engine import write_transaction
-    from services.search_index import rebuild
+    from services.search_index import reindex
 
     started = time.perf_counter()
-
-    def progress(done):
-        if done % (batch * 25) == 0:
-            click.echo(f"  {done} complaints indexed…")
-
-    with write_transaction(db.session):
-        count = rebuild(db.session.connection(), batch=max(1, batch), progress=progress)
-    click.echo(f"Indexed {count} complaints in {time.perf_counter() - started:.1f} s.")
+    done = reindex(db.session, batch=max(1, batch), echo=click.echo)
+    click.echo(f"Indexed {done} complaints in {time.perf_counter() - started:.1f} s.")

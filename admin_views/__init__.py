@@ -12,6 +12,7 @@ from flask_login import current_user
 from . import csp
 from .auth import PlainForm, login_manager
 from .auth import bp as auth_bp
+from .contact_search import searches_by_post
 from .dashboard import DashboardView
 from .labels import ROLE, label
 
@@ -59,6 +60,9 @@ def init_app(app: Flask) -> None:
     from .registry import register_views
 
     register_views(admin)
+    from .errors import init_error_pages
+
+    init_error_pages(app, admin)  # 403 / 404 / 500 in the user's language, navbar if signed in
 
     @app.context_processor
     def _helpers():
@@ -83,6 +87,7 @@ def init_app(app: Flask) -> None:
             "unread_notifications": unread_notifications,
             "current_locale_tag": current_locale_tag,
             "language_csrf_token": language_csrf_token,
+            "search_by_post": searches_by_post,  # contacts masked: the box posts (issue 10)
             "role_label": lambda role: label(ROLE, role),
         }
 

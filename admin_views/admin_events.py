@@ -22,6 +22,7 @@ from services import admin_events as recorder
 
 from . import labels as L
 from .base import SecureModelView
+from .list_total import ListTotalMixin
 
 ACTION = {
     E.STAFF_CREATED: _l("Account created"),
@@ -189,7 +190,7 @@ class _StaffOptions:
         return iter([(str(pk), f"{name} ({username})") for pk, name, username in rows])
 
 
-class AdminEventView(SecureModelView):
+class AdminEventView(ListTotalMixin, SecureModelView):
     """Changes to staff and configuration, and security events: append-only, newest first."""
 
     read_roles = (Role.ADMIN,)

@@ -13,16 +13,17 @@ from flask import g
 from flask_admin.model import typefmt
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 
 import rules
 from rules import Clock, Status
-from rules.deadlines import DUE_FIELDS, is_overdue
+from rules.deadlines import DUE_FIELDS, DUE_TODAY, OVERDUE, countdown, is_overdue
 from rules.privacy import may_see_contact
 
 from . import labels
-from .complaint_filters import due_soon_cutoff, request_now
+from .complaint_filters import due_soon_cutoff, request_calendar, request_now
 from .privacy import free_text
 
 
@@ -99,6 +100,34 @@ def deadline_state(complaint) -> str | None:
     return None
 
 
+def _countdown_words(state: str, days: int) -> str:
+    if state == OVERDUE:
+        if days == 0:
+            return _("overdue since earlier today")
+        return ngettext("overdue %(num)d day", "overdue %(num)d days", days)
+    if state == DUE_TODAY:
+        return _("due today")
+    if days == 0:
+        return _("due before the next working day")
+    return ngettext("%(num)d working day left", "%(num)d working days left", days)
+
+
+def countdown_text(complaint) -> str | None:
+    """"2 working days left", "due today", "overdue 9 days" for the complaint's current
+    deadline (rules.deadlines.countdown; overdue counts calendar days), or None.
+
+    The calendar is read once per request; the words once per (state, days).
+    """
+    if complaint.status not in Status.OPEN or complaint.due_at is None:
+        return None
+    c = countdown(complaint.due_at, request_now(), request_calendar())
+    cache = g.setdefault("countdown_words", {})
+    key = (c.state, c.days)
+    if key not in cache:
+        cache[key] = _countdown_words(c.state, c.days)
+    return cache[key]
+
+
 DEADLINE_LABELS = {"overdue": _l("Overdue"), "due_soon": _l("Due soon")}
 _DEADLINE_CSS = {"overdue": "badge-danger deadline-overdue",
                  "due_soon": "badge-warning deadline-due-soon"}
@@ -114,6 +143,10 @@ def _due(view, context, model, name):
     if state is not None:
         out += Markup('<span class="badge {}">{}</span>').format(
             _DEADLINE_CSS[state], cached_label(DEADLINE_LABELS, state))
+    words = countdown_text(model)
+    if words is not None:
+        out += Markup('<small class="d-block countdown countdown-{}">{}</small>').format(
+            state or "ok", words)
     return out
 
 

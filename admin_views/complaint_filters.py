@@ -93,10 +93,17 @@ def request_now():
     return g.deadline_now
 
 
+def request_calendar():
+    """The working calendar, read once per request (never once per row)."""
+    if "deadline_calendar" not in g:
+        g.deadline_calendar = business_calendar()
+    return g.deadline_calendar
+
+
 def due_soon_cutoff():
     """The calendar's due-soon cutoff for the request's "now", computed once per request."""
     if "deadline_cutoff" not in g:
-        g.deadline_cutoff = business_calendar().due_soon_cutoff(request_now())
+        g.deadline_cutoff = request_calendar().due_soon_cutoff(request_now())
     return g.deadline_cutoff
 
 

@@ -1,16 +1,18 @@
 """The small forms of the complaint screens: registration / edit, one per workflow action, bulk.
 
 The forms collect input and CSRF only; whether an action is allowed and whether its
-inputs are complete is for ``rules`` to say (their refusal is shown to the user), so
-select fields do not second-guess the choices (``validate_choice=False``).
+inputs are complete is for ``rules`` to say (their refusals are shown next to the fields:
+admin_views/form_errors.py), so select fields do not second-guess the choices
+(``validate_choice=False``). Their CSRF token lives as long as the session
+(``base.DeskForm``).
 """
 
 from __future__ import annotations
 
-from flask_admin.form import SecureForm
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     SelectField,
@@ -18,17 +20,25 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms import SelectChoice as Choice
-from wtforms.validators import Length, Optional
+from wtforms.validators import InputRequired, Length, Optional
 
 from models import Category, Department, Staff, db
-from rules import Action, Role, Severity
+from rules import Action, DepartmentFacts, Role, Severity
 from rules.bounds import MAX_LONG_TEXT, parse_id
 from rules.fields import MAX_TEXT
+from rules.intake import REQUIRED_FIELDS
+from rules.procedure import forward_refusal
+from services.complaints import active_head_clause
 
 from . import labels
+from .base import DeskForm
 from .params import DateWindow
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+PHONE_HINT = _l("11-digit mobile, or a landline with its area code; +86 and spaces, dashes "
+                "or brackets are fine.")
+AMOUNT_HINT = _l("In yuan, such as 1200, 1,200.50, ¥200 or 200元.")
 
 
 def _blank(label=None):
@@ -61,25 +71,44 @@ def _text(value):
 # --- choices read from the database (active rows only) ----------------------------------
 
 
-def department_choices(*, exclude_id=None):
-    """Departments a complaint can be forwarded to: active, not customer service, and with
-    at least one active head or handler to take it (the rules refuse the others)."""
+def forward_targets(*, exclude_id=None):
+    """Active departments other than customer service, each with the rules' reason why a
+    complaint cannot be forwarded there now (None: it can): [(department, refusal)]."""
     staffed = (
         select(Staff.id)
         .where(Staff.department_id == Department.id, Staff.active.is_(True),
                Staff.role.in_(Role.ASSIGNABLE))
         .exists()
     )
-    rows = db.session.scalars(
-        select(Department)
-        .where(Department.active.is_(True), Department.is_customer_service.is_(False), staffed)
+    rows = db.session.execute(
+        select(Department, staffed.label("staffed"),
+               active_head_clause(Department.id).label("has_head"))
+        .where(Department.active.is_(True), Department.is_customer_service.is_(False))
         .order_by(Department.name)
     ).all()
-    return [_blank()] + [Choice(str(d.id), d.name) for d in rows if d.id != exclude_id]
+    return [(d, forward_refusal(DepartmentFacts(d.id, True, False, bool(has_staff),
+                                                bool(has_head)), exclude_id))
+            for d, has_staff, has_head in rows if d.id != exclude_id]
 
 
-def person_choices(department_id=None, *, blank_label=None):
-    """Active handlers and heads (of one department, or of every active one), by department."""
+def department_choices(*, exclude_id=None, targets=None):
+    """The forward choices: the departments the rules accept, then those they refuse now,
+    shown disabled with the reason (财务部 — no active head) so nobody wonders where it is."""
+    from .i18n import rule_message  # (a view helper; the forms module stays import-light)
+
+    targets = forward_targets(exclude_id=exclude_id) if targets is None else targets
+    ok = [Choice(str(d.id), d.name) for d, refusal in targets if refusal is None]
+    refused = [Choice(str(d.id), _l("%(name)s — not possible: %(reason)s", name=d.name,
+                                    reason=rule_message(refusal)),
+                      render_kw={"disabled": True})
+               for d, refusal in targets if refusal is not None]
+    return [_blank()] + ok + refused
+
+
+def person_choices(department_id=None, *, blank_label=None, department_ids=None):
+    """Active handlers and heads (of one department, of ``department_ids``, or of every
+    active one), by department; each option names its department (data-department, which
+    static/desk/forward.js uses to offer only the chosen department's people)."""
     stmt = (
         select(Staff, Department.name)
         .join(Department, Department.id == Staff.department_id)
@@ -89,10 +118,13 @@ def person_choices(department_id=None, *, blank_label=None):
     )
     if department_id is not None:
         stmt = stmt.where(Staff.department_id == department_id)
+    if department_ids is not None:
+        stmt = stmt.where(Staff.department_id.in_(department_ids))
     choices = [_blank(blank_label)]
     for person, dept_name in db.session.execute(stmt):
         text = f"{person.full_name} ({labels.label(labels.ROLE, person.role)})"
-        choices.append(Choice(str(person.id), text, optgroup=dept_name))
+        choices.append(Choice(str(person.id), text, optgroup=dept_name,
+                              render_kw={"data-department": str(person.department_id)}))
     return choices
 
 
@@ -108,16 +140,19 @@ def category_choices(current_id=None):
 # --- registration and the generic edit form --------------------------------------------
 
 
-class ComplaintForm(SecureForm):
+class ComplaintForm(DeskForm):
     """Registration; the edit form adds the hidden version. Status, level, deadlines and
     results are not here: they change only through the workflow actions."""
+
+    required_fields = REQUIRED_FIELDS  # the rules' (rules.intake), marked on the form
 
     kind = _select(_l("Kind"), labels.KIND, blank=False)
     channel = _select(_l("Channel"), labels.CHANNEL, blank=False)
     received_at = DateTimeLocalField(_l("Received at"), format=DATETIME_FORMAT,
                                      validators=[Optional(), DateWindow()])
     customer_name = StringField(_l("Customer name"), validators=[Length(max=100)])
-    customer_phone = StringField(_l("Customer phone"), validators=[Length(max=32)])
+    customer_phone = StringField(_l("Customer phone"), validators=[Length(max=32)],
+                                 description=PHONE_HINT)
     customer_email = StringField(_l("Customer e-mail"), validators=[Length(max=200)])
     customer_class = _select(_l("Customer class"), labels.CUSTOMER_CLASS, blank=False,
                              default="C")
@@ -159,7 +194,7 @@ class ComplaintEditForm(ComplaintForm):
 # --- one form per workflow action -------------------------------------------------------
 
 
-class ActionForm(SecureForm):
+class ActionForm(DeskForm):
     """No input besides the complaint version the user saw (accept, approve, close)."""
 
     version = HiddenField()
@@ -205,8 +240,21 @@ class ForwardForm(ActionForm):
     assignee_id = _select(_l("Person (optional)"))
 
     def prepare(self, complaint):
-        self.department_id.choices = department_choices(exclude_id=complaint.department_id)
-        self.assignee_id.choices = person_choices(blank_label=_l("— the department head assigns —"))
+        targets = forward_targets(exclude_id=complaint.department_id)
+        open_ids = [d.id for d, refusal in targets if refusal is None]
+        self.department_id.choices = department_choices(targets=targets)
+        # Only the people of departments it can go to; the rules refuse a person of another
+        # department than the one chosen, and forward.js hides them as the choice changes.
+        self.assignee_id.choices = person_choices(
+            blank_label=_l("— the department head assigns —"), department_ids=open_ids)
+        suggested = complaint.category.default_department_id if complaint.category else None
+        if suggested in open_ids:
+            name = next(d.name for d, _r in targets if d.id == suggested)
+            self.department_id.description = _l(
+                "Suggested for the category %(category)s: %(department)s.",
+                category=complaint.category.name, department=name)
+            if self.department_id.data is None:  # not posted: pre-select the suggestion
+                self.department_id.data = str(suggested)
 
     def inputs(self):
         return {"department_id": self.department_id.data or None,
@@ -230,7 +278,7 @@ class ResolveForm(ActionForm):
     responsibility = _select(_l("Responsibility"), labels.RESPONSIBILITY)
     remedy = _select(_l("Remedy"), labels.REMEDY)
     compensation_amount = StringField(_l("Compensation amount (yuan)"),
-                                      validators=[Length(max=20)])
+                                      validators=[Length(max=40)], description=AMOUNT_HINT)
     resolution = TextAreaField(_l("Resolution"), validators=[Length(max=MAX_TEXT)])
 
     def inputs(self):
@@ -319,7 +367,7 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 # --- bulk actions on the list -----------------------------------------------------------
 
 
-class BulkForwardForm(SecureForm):
+class BulkForwardForm(DeskForm):
     department_id = _select(_l("Target department"))
 
     def prepare(self):
@@ -329,7 +377,7 @@ class BulkForwardForm(SecureForm):
         return {"department_id": self.department_id.data or None}
 
 
-class BulkEscalateForm(SecureForm):
+class BulkEscalateForm(DeskForm):
     reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
 
     def prepare(self):
@@ -339,5 +387,20 @@ class BulkEscalateForm(SecureForm):
         return {"reason": _text(self.reason.data)}
 
 
-BULK_FORMS = {Action.FORWARD: BulkForwardForm, Action.ESCALATE: BulkEscalateForm}
+class BulkCloseForm(DeskForm):
+    """Closing ends the handling (rules.is_final): confirmed on the server, not in JS only."""
+
+    confirm = BooleanField(
+        _l("I confirm: close the selected complaints. This ends their handling."),
+        validators=[InputRequired(message=_l("Tick “I confirm” to go on."))])
+
+    def prepare(self):
+        pass
+
+    def inputs(self):
+        return {}
+
+
+BULK_FORMS = {Action.FORWARD: BulkForwardForm, Action.ESCALATE: BulkEscalateForm,
+              Action.CLOSE: BulkCloseForm}
 BULK_ACTIONS = (Action.FORWARD, Action.ESCALATE, Action.CLOSE)

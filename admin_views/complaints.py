@@ -16,17 +16,16 @@ from flask import flash, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import false
 from sqlalchemy.orm import selectinload
 
 import rules
 from models import Complaint, db
 from rules import Role
 from rules.intake import EDIT_ROLES, REGISTER_ROLES, relays
-from services import complaints as complaint_service
 from services import customer_messages, queries
-from services import edits as edit_service
 from services import search as search_service
-from services.queues import has_escalation_queue
+from services.queues import extension_clause, has_escalation_queue, has_work_queue
 
 from . import labels
 from .attachments import AttachmentsMixin
@@ -42,16 +41,21 @@ from .complaint_columns import (
     when,
 )
 from .complaint_filters import complaint_filters
+from .complaint_form_views import ComplaintFormViewsMixin
 from .complaint_forms import ComplaintEditForm, ComplaintForm, category_choices
+from .contact_search import ContactSearchMixin, masked_term
 from .deliveries import CHANNEL as DELIVERY_CHANNEL
 from .deliveries import PURPOSE as DELIVERY_PURPOSE
 from .deliveries import STATUS as DELIVERY_STATUS
-from .i18n import rule_message
+from .list_total import ListTotalMixin
 from .privacy import contacts_visible, shown_text
+from .timeline import shown_notes
 
 # The list's queues (?queue=): the user's own work, everything in scope, what is escalated
 # to them (rules.escalated_to: a head's level 1, a manager's level 2 and critical ones, …).
 MINE, ALL, ESCALATED = "mine", "all", "escalated"
+# Extension requests waiting for the user's decision (the dashboard's figure links here).
+EXTENSIONS = "extensions"
 
 
 def _with_deliveries(entries, shown):
@@ -66,7 +70,8 @@ def _with_deliveries(entries, shown):
             else e for e in entries]
 
 
-class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
+class ComplaintView(ComplaintFormViewsMixin, ComplaintActionsMixin, AttachmentsMixin,
+                    ContactSearchMixin, ListTotalMixin, SecureModelView):
     read_roles = Role.ALL
     write_roles = EDIT_ROLES  # the generic edit form
     create_roles = REGISTER_ROLES  # any staff member registers what they received
@@ -77,7 +82,7 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
     details_template = "complaint_details.html"
     edit_template = "complaint_edit.html"
     create_template = "complaint_create.html"
-    simple_list_pager = True  # no count(*) over a million rows on every page (bench/)
+    simple_list_pager = True  # no count(*) over a million rows: a capped total (list_total.py)
     column_display_actions = False  # the number links to the complaint page; no icon column
     can_set_page_size = True
     page_size_options = (20, 50, 100)
@@ -90,9 +95,10 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
     # needs; contacts are masked for roles that may not see them.
     column_export_list = ("number", "received_at", "kind", "channel", "customer_name",
                           "customer_phone", "customer_email", "customer_class", "category",
-                          "severity", "title", "status", "department", "assignee",
-                          "escalation_level", "due_at", "resolved_at", "compensation_amount",
-                          "closed_at", "final_satisfaction")
+                          "severity", "title", "description", "demand", "status", "department",
+                          "assignee", "escalation_level", "due_at", "root_cause", "resolution",
+                          "resolved_at", "compensation_amount", "closed_at",
+                          "final_satisfaction")
     column_details_list = tuple(c for _, cols in DETAIL_GROUPS for c in cols)
     column_labels = LABELS
     column_formatters = FORMATTERS
@@ -115,6 +121,8 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
             query = query.where(queries.queue_clause(current_user.actor))
         elif mode == ESCALATED:
             query = query.where(queries.escalated_clause(current_user.actor))
+        elif mode == EXTENSIONS:
+            query = query.where(extension_clause(current_user.actor))
         return query
 
     def get_query(self):
@@ -128,6 +136,9 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
     def has_escalated_queue(self) -> bool:
         return current_user.is_authenticated and has_escalation_queue(current_user.role)
 
+    def has_my_queue(self) -> bool:
+        return current_user.is_authenticated and has_work_queue(current_user.role)
+
     def queue_mode(self, search=None, filters=None) -> str:
         """"mine" (the role's queue), "all" (everything in scope) or "escalated".
 
@@ -135,10 +146,13 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
         and the bare list is the user's queue.
         """
         mode = request.args.get("queue")
-        if mode in (MINE, ALL, ESCALATED):  # nothing is ever escalated to some roles: empty
+        if mode in (MINE, ALL, ESCALATED, EXTENSIONS):  # some roles' are always empty
             return mode
         # (A masked role's contact search is hidden from the page but still a search.)
-        return ALL if (search or filters or g.get("hide_search")) else MINE
+        if search or filters or g.get("hide_search"):
+            return ALL
+        # A supervisor or senior management takes no step of its own: everything in scope.
+        return MINE if has_work_queue(current_user.role) else ALL
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
@@ -148,6 +162,7 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
                                     execute=execute, page_size=page_size)
         finally:
             g.complaint_list_mode = None
+            search_service.sorting_back_on()  # after a search with many hits (PostgreSQL)
 
     def init_search(self):
         return True  # our own indexed search below, not LIKE '%…%' over columns
@@ -155,9 +170,27 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
     def search_placeholder(self):
         return _("Number or its end, phone or its last 4 digits, name, words")
 
+    def _get_list_extra_args(self):
+        # ?contact=<key>: a masked role's contact search kept in the session
+        # (admin_views/contact_search.py), for the list and its export alike.
+        return self._resolve_contact(super()._get_list_extra_args())
+
+    def _criteria(self, args, sort):
+        # The export's title and record: a hidden contact search in its masked form.
+        if g.get("hide_search") and args.search:
+            shown = "" if g.get("contact_missing") else masked_term(args.search)
+            args = args.clone(search=shown or None)
+        return super()._criteria(args, sort)
+
     def _apply_search(self, query, count_query, joins, count_joins, search):
         # services/search.py: number tails, phone tails, name parts, Chinese words, in the
         # full-text index; the scope is applied by scope() as for every list.
+        self.flash_contact_note()
+        if g.get("contact_missing") or g.get("contact_by_get"):
+            nothing = false()
+            return (query.filter(nothing),
+                    count_query.filter(nothing) if count_query is not None else None,
+                    joins, count_joins)
         parsed = search_service.parse(search)
         clause = search_service.search_clause(search, parsed)
         if parsed is not None and "too_short" in parsed.notes:
@@ -165,25 +198,25 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
         if clause is not None:
             g.search_rank = search_service.rank(parsed)
             if parsed is not None and parsed.is_contact and not contacts_visible():
-                g.hide_search = True  # a masked role's contact search: logged, never echoed
-                if not g.get("search_logged"):
-                    g.search_logged = True
-                    search_service.log_contact_search(current_user, search)
-                    flash(_("Showing the complaints of the contact you searched for "
-                            "(the number is not shown)."), "info")
+                # a masked role's contact search: logged once by search_view (POST), never
+                # echoed; reached by ?contact=<key> only (_resolve_contact)
+                g.hide_search = True
             query = query.filter(clause)
             if count_query is not None:
                 count_query = count_query.filter(clause)
         return query, count_query, joins, count_joins
 
     def _get_list_url(self, view_args):
-        if g.get("hide_search"):  # page and sort links leave the contact out
-            view_args = view_args.clone(search=None)
+        if g.get("hide_search"):  # page and sort links leave the contact out …
+            if view_args.search is None:  # … "clear the search": the key goes too
+                view_args = view_args.clone(extra_args={
+                    k: v for k, v in view_args.extra_args.items() if k != "contact"})
+            view_args = view_args.clone(search=None)  # … else ?contact=<key> carries it
         return super()._get_list_url(view_args)
 
     def _apply_sorting(self, query, joins, sort_column, sort_desc):
         if sort_column is None:  # the queues by due time; everything else newest first
-            urgent = g.get("complaint_list_mode") in (MINE, ESCALATED)
+            urgent = g.get("complaint_list_mode") in (MINE, ESCALATED, EXTENSIONS)
             order = queries.queue_order() if urgent else queries.recent_order()
             exact = g.get("search_rank")  # a search: exact number / phone hits first
             return query.order_by(*((exact,) if exact is not None else ()), *order), joins
@@ -247,9 +280,17 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
         may not see contacts (old edit notes hold changed contact values, staff type them
         into reasons). A message to the customer lists its deliveries: what, how, to whom
         (masked) and whether it went out."""
+        cache = g.setdefault("complaint_timelines", {})  # asked by the summary and the table
+        if complaint.id not in cache:
+            cache[complaint.id] = self._timeline(complaint)
+        return cache[complaint.id]
+
+    def _timeline(self, complaint):
         entries = queries.timeline(complaint.id)
         if any(e.action == rules.Action.MESSAGE for e in entries):
             entries = _with_deliveries(entries, customer_messages.shown_deliveries(complaint.id))
+        # System notes and edit notes in the reader's language (admin_views.timeline).
+        entries = shown_notes(entries)
         if contacts_visible():
             return entries
         return [replace(e, note=shown_text(e.note)) if e.note else e for e in entries]
@@ -289,24 +330,7 @@ class ComplaintView(ComplaintActionsMixin, AttachmentsMixin, SecureModelView):
             if complaint is not None:
                 form.expected_version.data = complaint.version
 
-    def create_model(self, form):
-        try:
-            complaint = complaint_service.register(form.values(), current_user)
-        except rules.RuleError as err:
-            flash(rule_message(err), "error")
-            return False
-        flash(_("Complaint %(number)s registered.", number=complaint.number), "success")
-        return complaint
-
-    def update_model(self, form, model):
-        expected = form.expected_version.data or "missing"  # no version: treated as stale
-        try:
-            edit_service.edit(model.id, form.values(), current_user, expected_version=expected,
-                              reason=form.reason_text())
-        except rules.RuleError as err:
-            flash(rule_message(err), "error")
-            return False
-        return True
+    # Saving: complaint_form_views.ComplaintFormViewsMixin (create_view, edit_view).
 
     def get_save_return_url(self, model, is_created=False):
         return self.get_url(".details_view", id=model.id)

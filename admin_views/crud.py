@@ -43,6 +43,7 @@ from .admin_events import RecordedChanges
 from .base import SecureModelView
 from .department_robot import ROBOT_FIELDS, DepartmentRobotMixin
 from .i18n import rule_message
+from .list_total import ListTotalMixin
 from .privacy import free_text
 
 ALL_ROLES = Role.ALL
@@ -321,14 +322,18 @@ class CategoryView(RecordedChanges, SecureModelView):
     write_roles = (Role.ADMIN,)  # no delete: a category is retired by deactivating it
     record_target = E.TARGET_CATEGORY
     record_created, record_changed = E.CATEGORY_CREATED, E.CATEGORY_CHANGED
-    column_list = ("code", "name", "name_en", "sort_order", "active")
+    column_list = ("code", "name", "name_en", "default_department", "sort_order", "active")
     column_details_list = column_list
     column_default_sort = "sort_order"
     column_editable_list = ("sort_order", "active")
+    column_select_related_list = (Category.default_department,)
     form_columns = column_list
+    # The forward form suggests this department for the category's complaints.
+    form_args = {"default_department": {"query_factory": _active_departments}}
     column_labels = {"code": _l("Code"), "name": _l("Name (Chinese)"),
-                     "name_en": _l("Name (English)"), "sort_order": _l("Order"),
-                     "active": _l("Active")}
+                     "name_en": _l("Name (English)"),
+                     "default_department": _l("Usual department"),
+                     "sort_order": _l("Order"), "active": _l("Active")}
 
     def record_label(self, model):
         return f"{model.code} {model.name}"
@@ -372,7 +377,7 @@ class CallbackRecordView(SecureModelView):
         return _with_complaint_number(super().get_query(), CallbackRecord.complaint)
 
 
-class ComplaintEventView(SecureModelView):
+class ComplaintEventView(ListTotalMixin, SecureModelView):
     """The audit trail (处理记录): append-only, newest first, scoped like the complaints."""
 
     read_roles = ALL_ROLES

@@ -17,7 +17,12 @@ A view tunes its export with class attributes and hooks:
   the contact and free-text columns of every screen);
 - ``column_formatters_export`` (only when the view sets it itself; list formatters that
   return HTML are never used for the file);
-- ``export_row_is_overdue(row, now)``: highlights the row.
+- ``export_row_is_overdue(row, now)``: highlights the row;
+- ``export_wrap_columns``: ``{column: width}`` of long free text, wrapped in a fixed width
+  (:data:`DEFAULT_WRAP_COLUMNS`, matched on the last part of a dotted name).
+
+Every export prints on A4 landscape, one page wide, the header row on every page, the title
+in the page header and the page number in the footer (``services.export.print_setup``).
 
 Columns named in :data:`NEVER_EXPORTED` (password hash, session token) are dropped from
 every export whatever the view says.
@@ -91,6 +96,13 @@ DEFAULT_CONTACT_COLUMNS = {
                                  "validity_reason", "root_cause", "resolution",
                                  "extension_reason", "findings", "reason")},
 }
+# Long free text: wrapped inside a fixed width, so that a printed page stays one page wide.
+DEFAULT_WRAP_COLUMNS = {
+    "title": 20, "description": 30, "demand": 20, "root_cause": 24, "resolution": 30,
+    "customer_email": 18,
+    **{name: 30 for name in ("note", "notes", "validity_reason", "extension_reason",
+                             "findings", "reason")},
+}
 BATCH_SIZE = 1000
 # Plain data, exported as it is even when the list shows it through a formatter.
 _SCALAR = (str, date, Decimal, int, float)
@@ -107,6 +119,7 @@ class XlsxExportMixin:
     export_types = ["xlsx"]
     export_value_labels: dict | None = None
     export_contact_columns: dict | None = None
+    export_wrap_columns: dict | None = None
     # Columns read by export_row_is_overdue or formatters besides the exported ones.
     export_extra_columns: tuple[str, ...] = ("status", "due_at")
 
@@ -256,7 +269,8 @@ class XlsxExportMixin:
         target = tempfile.TemporaryFile(suffix=".xlsx")
         try:
             sheet = ListSheet.open(target, self.export_screen_name(), title, headers,
-                                   bool_text=(_("Yes"), _("No")))
+                                   bool_text=(_("Yes"), _("No")), wrap=self._wrap_columns(),
+                                   footer=page_footer())
             for row in rows:
                 if sheet.rows == limit:  # more rows arrived since the count: refuse, not cut
                     sheet.close()
@@ -272,6 +286,17 @@ class XlsxExportMixin:
         filename = f"{self.endpoint}-{now:%Y%m%d-%H%M}.xlsx"
         return send_file(target, mimetype=XLSX_MIMETYPE, as_attachment=True,
                          download_name=filename, max_age=0)
+
+    def _wrap_columns(self) -> dict:
+        """{column index: width} of the exported long-text columns."""
+        merged = dict(DEFAULT_WRAP_COLUMNS)
+        merged.update(self.export_wrap_columns or {})
+        out = {}
+        for col, (name, _label) in enumerate(self._export_columns):
+            width = merged.get(name, merged.get(_last(name)))
+            if width:
+                out[col] = width
+        return out
 
     def _refuse_too_many(self, count: int, limit: int, return_url: str):
         flash(_("%(count)d rows match this list, more than the %(limit)d one export may hold. "
@@ -320,6 +345,11 @@ class XlsxExportMixin:
         if criteria["sort"]:
             parts.append(_("sorted by %(sort)s", sort=criteria["sort"]))
         return " · ".join(parts)
+
+
+def page_footer() -> str:
+    """The printed pages' footer, with Excel's page number codes."""
+    return _("Page %(page)s of %(pages)s", page="&P", pages="&N")
 
 
 def _plain(value):

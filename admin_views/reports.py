@@ -1,25 +1,35 @@
-"""The Reports page: pick a month (and a department), download the monthly meeting workbook.
+"""The Reports page: pick a month (and a department), download the monthly meeting workbook;
+and the page of the figures' definitions (docs/metrics.md rendered as HTML).
 
 A GET download (no CSRF needed: it changes nothing but the export audit log), behind the
 same role checks as every screen. A department head always gets their own department.
+
+The page opens on :func:`default_month`: the previous month during the first
+:data:`SETTLING_WORKING_DAYS` working days of a month, the current month from then on.
 """
 
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 
+import markdown
 from flask import flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from models import Department, db
 from rules.bounds import MAX_YEAR, MIN_YEAR, year_in_window
+from rules.calendar import BusinessCalendar
 from rules.privacy import REPORT_ROLES, may_see_contact, report_covers_all_departments
 from services import clock
+from services.calendar_source import business_calendar
 from services.export import XLSX_MIMETYPE, record_export
 from services.reports import Period, month, monthly_report, write_monthly_workbook
 
@@ -35,9 +45,46 @@ def value_labels() -> dict:
             "escalation": labels.ESCALATION}
 
 
-def default_month(now) -> str:
-    """The last complete month: what a monthly meeting looks back on."""
-    return f"{now.replace(day=1) - timedelta(days=1):%Y-%m}"
+# A month's last complaints are still being resolved, called back and closed during the
+# first working days of the next one, when the monthly meeting discusses it.
+SETTLING_WORKING_DAYS = 5
+METRICS_FILE = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
+
+
+def default_month(now: datetime, calendar: BusinessCalendar) -> str:
+    """The month the Reports page opens on: the previous month up to and including the
+    ``SETTLING_WORKING_DAYS``-th working day of the current month, the current month (the
+    one that has data) from the next working day on."""
+    today = now.date() if isinstance(now, datetime) else now
+    first = today.replace(day=1)
+    elapsed = calendar.working_days_between(first - timedelta(days=1), today)
+    if elapsed <= SETTLING_WORKING_DAYS:
+        return f"{first - timedelta(days=1):%Y-%m}"
+    return f"{today:%Y-%m}"
+
+
+def settling_end(today: date, calendar: BusinessCalendar) -> date:
+    """The last day the page opens on the previous month, in ``today``'s month."""
+    return calendar.add_working_days(today.replace(day=1) - timedelta(days=1),
+                                     SETTLING_WORKING_DAYS)
+
+
+@lru_cache(maxsize=4)
+def _metrics_html(path: Path, mtime: float) -> str:
+    """A Markdown file as HTML (cached while unchanged). Raw HTML in the file is shown as
+    text, never as markup."""
+    md = markdown.Markdown(extensions=["tables", "sane_lists"], output_format="html")
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    html = md.convert(path.read_text(encoding="utf-8"))
+    for level in range(5, 0, -1):  # the page has its own heading: the document's go one down
+        html = html.replace(f"<h{level}>", f"<h{level + 1}>").replace(
+            f"</h{level}>", f"</h{level + 1}>")
+    return html.replace("<table>", '<table class="table table-sm table-bordered">')
+
+
+def metrics_html() -> Markup:
+    return Markup(_metrics_html(METRICS_FILE, METRICS_FILE.stat().st_mtime))  # noqa: S704
 
 
 def send_workbook(period: Period, department: Department | None, staff, mask_phones: bool,
@@ -73,9 +120,17 @@ class ReportsView(SecureBaseView):
 
     @expose("/")
     def index(self):
-        return self.render("admin/reports.html", month=default_month(clock.now()),
+        now, calendar = clock.now(), business_calendar()
+        return self.render("admin/reports.html", month=default_month(now, calendar),
+                           settling_days=SETTLING_WORKING_DAYS,
+                           settling_end=settling_end(now.date(), calendar),
                            departments=self._departments(),
                            all_departments=report_covers_all_departments(current_user.role))
+
+    @expose("/metrics/")
+    def metrics(self):
+        """How every figure is computed: docs/metrics.md, served by the app."""
+        return self.render("admin/metrics.html", content=metrics_html())
 
     @expose("/monthly/")
     def monthly(self):

@@ -28,6 +28,11 @@ class Category(db.Model):
     name_en: Mapped[Optional[str]] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # The department complaints of this category usually go to: the forward form suggests it.
+    default_department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"))
+
+    default_department: Mapped[Optional[Department]] = relationship(
+        foreign_keys=[default_department_id])
 
     def __repr__(self):
         return f"<Category {self.code}>"

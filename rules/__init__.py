@@ -13,9 +13,11 @@ from .actions import (
     all_specs,
     allowed_actions,
     check,
+    is_final,
     may,
     refusal,
     spec_of,
+    unavailable_actions,
 )
 from .calendar import BusinessCalendar
 from .constants import (
@@ -35,7 +37,7 @@ from .constants import (
     Status,
     Validity,
 )
-from .deadlines import Policy, match_policy
+from .deadlines import Countdown, Policy, countdown, match_policy
 from .errors import (
     InvalidInput,
     MissingInput,
@@ -47,7 +49,8 @@ from .errors import (
 from .escalation import escalated, escalated_to, initial_escalation_level, owner_role
 from .facts import Actor, DepartmentFacts, Facts, PersonFacts, Target
 from .intake import check_register, mask_email, mask_phone, normalize_phone
-from .scope import can_see, check_version
+from .procedure import CallbackProgress, callback_progress
+from .scope import can_act, can_see, check_version
 
 # Every action a user may take, in declaration order; the roles that may take each one
 # from some status (the screens' coarse gate; the full check is check/may).
@@ -61,7 +64,9 @@ __all__ = [
     "Kind", "MissingInput", "PermissionDenied", "PersonFacts", "Policy", "Remedy",
     "Responsibility", "Role", "RuleError", "Satisfaction", "Severity", "StaleVersion",
     "Status", "Target", "TransitionNotAllowed", "Validity", "all_specs", "allowed_actions",
-    "can_see", "check", "check_register", "check_version", "escalated", "escalated_to",
+    "can_act", "can_see", "check", "check_register", "check_version", "escalated", "escalated_to",
     "initial_escalation_level", "mask_email", "mask_phone", "match_policy", "may",
     "normalize_phone", "owner_role", "refusal", "spec_of",
+    "CallbackProgress", "Countdown", "callback_progress", "countdown", "is_final",
+    "unavailable_actions",
 ]

@@ -19,10 +19,17 @@ from datetime import datetime
 from .calendar import BusinessCalendar
 from .constants import STATUS_NAMES, Role, Status
 from .deadlines import DUE_FIELDS, Policy, current_due, start_clock
-from .errors import N_, InvalidInput, PermissionDenied, RuleError, TransitionNotAllowed
+from .errors import (
+    N_,
+    InvalidInput,
+    PermissionDenied,
+    RuleError,
+    TransitionNotAllowed,
+    refuse_all,
+)
 from .facts import Actor, Facts, Target
 from .fields import Field
-from .scope import can_see
+from .scope import can_act, can_see
 
 # Whom an action's notification goes to (the notification work resolves them to people).
 RECIPIENTS = (
@@ -89,6 +96,12 @@ class ActionSpec:
     def roles(self) -> frozenset[str]:
         return frozenset(role for roles in self.who.values() for role in roles)
 
+    @property
+    def final(self) -> bool:
+        """It ends the handling (lands in a final status: closed, rejected): the screens ask
+        the user to confirm it first."""
+        return isinstance(self.lands, str) and self.lands in Status.FINAL
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -134,6 +147,10 @@ def refusal(action: str, facts: Facts, actor: Actor) -> RuleError | None:
         return InvalidInput(N_("Unknown action."))
     if not can_see(actor, facts.department_id, facts.assignee_id, facts.registered_by_id):
         return PermissionDenied(N_("This complaint is not in your queue."))
+    if not can_act(actor, facts.department_id, facts.assignee_id):
+        return PermissionDenied(N_(
+            "You registered this complaint, so you can follow it; only the department it is "
+            "with can work on it."))
     spec = _REGISTRY[action]
     status_name = STATUS_NAMES.get(facts.status, facts.status)
     if facts.status not in spec.who:
@@ -158,6 +175,42 @@ def allowed_actions(facts: Facts, actor: Actor) -> list[str]:
     return [name for name in _REGISTRY if may(name, facts, actor)]
 
 
+@dataclass(frozen=True)
+class Unavailable:
+    """An action the actor's role takes on some complaints, refused on this one now.
+
+    ``blocked``: the status and the role are right and a condition is not met yet (close
+    before enough callbacks, an extension already asked); otherwise the complaint is not
+    at a stage where this role takes it. ``reason`` is the refusal shown to the user.
+    """
+
+    action: str
+    reason: RuleError
+    blocked: bool
+
+
+def unavailable_actions(facts: Facts, actor: Actor) -> list[Unavailable]:
+    """Every action the actor's role could take, refused now, with the reason, in
+    declaration order; none for a complaint the actor may not see at all."""
+    if not can_act(actor, facts.department_id, facts.assignee_id):
+        return []  # seen only as its author: nothing this actor could take on it
+    out = []
+    for name, spec in _REGISTRY.items():
+        if actor.role not in spec.roles:
+            continue
+        reason = refusal(name, facts, actor)
+        if reason is not None:
+            blocked = actor.role in spec.who.get(facts.status, ())
+            out.append(Unavailable(name, reason, blocked))
+    return out
+
+
+def is_final(action: str) -> bool:
+    """Whether the action ends the handling and so asks for confirmation on the screens."""
+    spec = _REGISTRY.get(action)
+    return spec is not None and spec.final
+
+
 # --- the decision -----------------------------------------------------------------------
 
 
@@ -175,7 +228,7 @@ def check(action: str, facts: Facts, actor: Actor, inputs: Mapping | None = None
         raise ValueError("check() needs now")
     spec = spec_of(action)
     raw = dict(inputs or {})
-    clean = {f.name: f.clean(raw) for f in spec.fields}
+    clean = _clean_all(spec.fields, raw)
     ctx = Context(facts, actor, clean, target or Target(), now, policy or Policy(),
                   calendar or BusinessCalendar())
     if spec.validate:
@@ -201,6 +254,18 @@ def check(action: str, facts: Facts, actor: Actor, inputs: Mapping | None = None
         reopened="reopen_count" in changes,
         callback=clean if spec.writes_callback else None,
     )
+
+
+def _clean_all(fields, raw: Mapping) -> dict:
+    """Every field's checked value; every refused one at once (InputErrors), not the first."""
+    clean, errors = {}, []
+    for f in fields:
+        try:
+            clean[f.name] = f.clean(raw)
+        except RuleError as err:
+            errors.append(err)
+    refuse_all(errors)
+    return clean
 
 
 def _note(clean: Mapping) -> str | None:

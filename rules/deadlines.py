@@ -178,3 +178,39 @@ RESPONSIBLE = {
     Clock.RESOLVE: "assignee",
     Clock.EXTENSION: "department_head",
 }
+
+
+# --- the screens' countdown ("2 working days left", "due today", "overdue 9 days") -------
+
+OVERDUE, DUE_TODAY, LEFT = "overdue", "due_today", "left"
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Where a deadline stands from ``now``, in the words the screens use.
+
+    - ``OVERDUE``: past due for ``days`` **calendar** days (0: missed earlier today). The
+      lateness is counted in calendar days on purpose: it is how long the customer has
+      been waiting past the promise, and a deadline missed just before a seven-day
+      holiday must not read "overdue 0 days" for a week.
+    - ``DUE_TODAY``: due later today (``days`` is 0).
+    - ``LEFT``: ``days`` **working** days left — the working days after today up to and
+      including the due day (a 2-working-day clock started now shows 2). 0 when only days
+      off lie between today and a deadline on a day off (the follow-up month may end on a
+      Sunday).
+    """
+
+    state: str
+    days: int
+
+
+def countdown(due: datetime | None, now: datetime,
+              calendar: BusinessCalendar) -> Countdown | None:
+    """The countdown to ``due`` seen at ``now`` (None without a deadline)."""
+    if due is None:
+        return None
+    if is_overdue(due, now):
+        return Countdown(OVERDUE, (now.date() - due.date()).days)
+    if due.date() == now.date():
+        return Countdown(DUE_TODAY, 0)
+    return Countdown(LEFT, calendar.working_days_between(now.date(), due.date()))

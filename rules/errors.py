@@ -14,6 +14,9 @@ def N_(message: str) -> str:
 class RuleError(Exception):
     """A workflow rule refused the action; str(err) is the reason shown to the user."""
 
+    # The input the refusal is about (the form field shown next to it), or None.
+    field: str | None = None
+
     def __init__(self, msgid: str, **params):
         self.msgid = msgid
         self.params = params
@@ -34,6 +37,39 @@ class MissingInput(RuleError):
 
 class InvalidInput(RuleError):
     """A field holds a value the action cannot use."""
+
+
+class InputErrors(InvalidInput):
+    """Several inputs refused at once: ``errors`` holds each refusal (with its ``field``).
+
+    Its own text is the first refusal's, so a screen that shows one message still says
+    something true; the forms show every one next to its field.
+    """
+
+    def __init__(self, errors):
+        self.errors = tuple(errors)
+        first = self.errors[0]
+        super().__init__(first.msgid, **first.params)
+
+
+def about(field: str, err: RuleError) -> RuleError:
+    """The refusal ``err``, marked as being about the input ``field``."""
+    err.field = field
+    return err
+
+
+def refuse_all(errors) -> None:
+    """Raise nothing for no refusal, the refusal itself for one, InputErrors for more."""
+    errors = list(errors)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors)
+
+
+def each_error(err: RuleError) -> tuple[RuleError, ...]:
+    """Every refusal inside ``err`` (itself unless it is an InputErrors)."""
+    return getattr(err, "errors", None) or (err,)
 
 
 class StaleVersion(RuleError):

@@ -73,6 +73,8 @@ class DepartmentFacts:
     is_customer_service: bool = False
     # Active people who could take the complaint there (a head or a handler).
     staffed: bool = True
+    # An active department head there, to assign it (forwarding needs one).
+    has_head: bool = True
 
 
 @dataclass(frozen=True)

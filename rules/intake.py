@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 from .bounds import MAX_LONG_TEXT, MAX_YEAR, MIN_YEAR, date_in_window
 from .constants import Channel, CustomerClass, Kind, Role, Severity, Status
-from .errors import N_, InvalidInput, MissingInput, PermissionDenied
+from .errors import N_, InvalidInput, MissingInput, PermissionDenied, about, refuse_all
+from .fields import parse_phone
 
 # Any active staff member may register a complaint they received; outside customer
 # service it is "relayed by a department" and lands in customer service's intake queue.
@@ -28,6 +29,8 @@ TEXT_LIMITS = (
     ("demand", N_("customer demand"), MAX_LONG_TEXT),
     ("late_reason", N_("reason for late registration"), 4000),
 )
+# What a registration cannot do without (besides a phone or an e-mail: one of the two).
+REQUIRED_FIELDS = ("customer_name", "title", "description")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -98,30 +101,42 @@ def relays(role: str) -> bool:
     return role not in Role.CUSTOMER_SERVICE
 
 
-def check_register(role: str, data: Mapping, now: datetime | None = None) -> dict:
+def check_register(role: str, data: Mapping, now: datetime | None = None, *,
+                   kept_phone: str | None = None) -> dict:
     """Validate a new (or edited) complaint; returns the cleaned values or raises a RuleError.
 
+    Every problem is reported at once, each marked with its field (``RuleError.field``;
+    several: ``InputErrors``). The phone is stored normalised (``fields.parse_phone``).
     With ``now``: a receipt time in the future is refused, and one more than 30 days ago
     needs a ``late_reason``. Outside customer service the channel is "relayed by a
-    department" whatever was chosen.
+    department" whatever was chosen. ``kept_phone``: the number already on file (an edit),
+    kept as it is when sent back unchanged, even if older rules let it in.
     """
     if role not in REGISTER_ROLES:
         raise PermissionDenied(N_("Only active staff may register complaints."))
     clean = {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()}
     if relays(role):
         clean["channel"] = Channel.TRANSFERRED
-    for name, label in (("customer_name", N_("customer name")), ("title", N_("title")),
-                        ("description", N_("description"))):
+    errors = []
+
+    def refuse(field, err):
+        errors.append(about(field, err))
+
+    for name, label in zip(REQUIRED_FIELDS, (N_("customer name"), N_("title"),
+                                             N_("description")), strict=True):
         if not clean.get(name):
-            raise MissingInput(N_("Please fill in the %(field_name)s."), field_name=label)
+            refuse(name, MissingInput(N_("Please fill in the %(field_name)s."),
+                                      field_name=label))
     if not clean.get("customer_phone") and not clean.get("customer_email"):
-        raise MissingInput(
-            N_("Please give the customer's phone or e-mail, so that we can call back."))
-    phone_norm = normalize_phone(clean.get("customer_phone"))
-    if clean.get("customer_phone") and (not phone_norm or not 5 <= len(phone_norm) <= 15):
-        raise InvalidInput(N_("The phone number does not look valid."))
+        refuse("customer_phone", MissingInput(
+            N_("Please give the customer's phone or e-mail, so that we can call back.")))
+    if clean.get("customer_phone") and clean["customer_phone"] != kept_phone:
+        try:
+            clean["customer_phone"] = parse_phone(clean["customer_phone"])
+        except InvalidInput as err:
+            refuse("customer_phone", err)
     if clean.get("customer_email") and not _EMAIL.match(clean["customer_email"]):
-        raise InvalidInput(N_("The e-mail address does not look valid."))
+        refuse("customer_email", InvalidInput(N_("The e-mail address does not look valid.")))
     for name, allowed, default in (
         ("kind", Kind.ALL, Kind.COMPLAINT),
         ("channel", Channel.ALL, "phone"),
@@ -130,23 +145,27 @@ def check_register(role: str, data: Mapping, now: datetime | None = None) -> dic
     ):
         clean[name] = clean.get(name) or default
         if clean[name] not in allowed:
-            raise InvalidInput(N_("The %(field_name)s is not one of the allowed values."),
-                               field_name=name)
-    clean["customer_phone_norm"] = phone_norm
+            refuse(name, InvalidInput(N_("The %(field_name)s is not one of the allowed values."),
+                                      field_name=name))
+    clean["customer_phone_norm"] = normalize_phone(clean.get("customer_phone"))
     for name, label, most in TEXT_LIMITS:
         if isinstance(clean.get(name), str) and len(clean[name]) > most:
-            raise InvalidInput(N_("The %(field_name)s is too long: at most %(max)d characters."),
-                               field_name=label, max=most)
+            refuse(name, InvalidInput(
+                N_("The %(field_name)s is too long: at most %(max)d characters."),
+                field_name=label, max=most))
     received = clean.get("received_at")
     if received is not None and not date_in_window(received):  # e.g. 1900 or 9999
-        raise InvalidInput(N_("The time received must be between the years %(first)d and "
-                              "%(last)d."), first=MIN_YEAR, last=MAX_YEAR)
-    if received is not None and now is not None:
+        refuse("received_at", InvalidInput(
+            N_("The time received must be between the years %(first)d and %(last)d."),
+            first=MIN_YEAR, last=MAX_YEAR))
+    elif received is not None and now is not None:
         if received > now:
-            raise InvalidInput(N_("The time received cannot be in the future."))
-        if received < now - LATE_REGISTRATION and not clean.get("late_reason"):
-            raise MissingInput(N_("This complaint was received more than 30 days ago: please "
-                                  "say why it is registered so late."))
+            refuse("received_at", InvalidInput(N_("The time received cannot be in the future.")))
+        elif received < now - LATE_REGISTRATION and not clean.get("late_reason"):
+            refuse("late_reason", MissingInput(
+                N_("This complaint was received more than 30 days ago: please say why it is "
+                   "registered so late.")))
+    refuse_all(errors)
     return clean
 
 
@@ -162,7 +181,8 @@ def check_edit(role: str, status: str, category_set: bool, reason: str | None) -
         if role not in CLOSED_EDIT_ROLES:
             raise PermissionDenied(N_("This complaint is closed: only a manager may change it."))
         if not (reason or "").strip():
-            raise MissingInput(N_("This complaint is closed: please give the reason for the "
-                                  "change."))
+            raise about("reason", MissingInput(N_("This complaint is closed: please give the "
+                                                  "reason for the change.")))
     if status != Status.REGISTERED and not category_set:
-        raise MissingInput(N_("Please fill in the %(field_name)s."), field_name=N_("category"))
+        raise about("category_id", MissingInput(N_("Please fill in the %(field_name)s."),
+                                                field_name=N_("category")))

@@ -7,6 +7,8 @@ when one of them is missing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .actions import ActionSpec, Context, register
 from .constants import (
     MAX_ESCALATION,
@@ -20,9 +22,9 @@ from .constants import (
     Status,
     Validity,
 )
-from .errors import N_, InvalidInput, MissingInput, TransitionNotAllowed
+from .errors import N_, InvalidInput, MissingInput, RuleError, TransitionNotAllowed, about
 from .escalation import escalated
-from .facts import Actor, Facts
+from .facts import Actor, DepartmentFacts, Facts
 from .fields import AMOUNT, CHOICE, FLAG, REF, WHEN, Field, missing
 from .merge import MAX_NUMBER, check_master, merge_note
 
@@ -79,6 +81,24 @@ def _enough_callbacks(f: Facts, a: Actor):
     return None
 
 
+@dataclass(frozen=True)
+class CallbackProgress:
+    """The callbacks a complaint needs before it can be closed, and those done so far
+    (reached the customer, since the last reopening): "2 needed, 1 done"."""
+
+    required: int
+    done: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.required - self.done)
+
+
+def callback_progress(f: Facts) -> CallbackProgress:
+    """What the close guard counts (``_enough_callbacks``), for the screens to show."""
+    return CallbackProgress(required=f.callbacks_required, done=f.callbacks_reached)
+
+
 def _no_pending_extension(f: Facts, a: Actor):
     if f.extension_pending:
         return TransitionNotAllowed(N_("An extension request is already waiting for a decision."))
@@ -103,27 +123,42 @@ def _check_person(ctx: Context, department_id):
         return
     p = t.person
     if p is None or not p.active:
-        raise InvalidInput(N_("That person is not active; choose another one."))
+        raise about("assignee_id", InvalidInput(N_("That person is not active; choose another "
+                                                   "one.")))
     if p.department_id != department_id:
-        raise InvalidInput(N_("That person does not work in the responsible department."))
+        raise about("assignee_id", InvalidInput(N_("That person does not work in the "
+                                                   "responsible department.")))
     if p.role not in Role.ASSIGNABLE:
-        raise InvalidInput(N_("Only a handler or a department head can be assigned."))
+        raise about("assignee_id", InvalidInput(N_("Only a handler or a department head can "
+                                                   "be assigned.")))
 
 
 def _check_forward(ctx: Context):
     t = ctx.target
-    if t.department_id == ctx.facts.department_id:
-        raise InvalidInput(N_("The complaint is already with that department."))
-    d = t.department
-    if d is None or not d.active:
-        raise InvalidInput(N_("That department is not active; choose another one."))
-    if d.is_customer_service:
-        raise InvalidInput(N_("Forward the complaint to a responsible department, "
-                              "not to customer service."))
-    if not d.staffed:
-        raise InvalidInput(N_("Nobody in that department could take the complaint (no active "
-                              "head or handler); choose another department."))
+    reason = forward_refusal(t.department, ctx.facts.department_id)
+    if reason is not None:
+        raise about("department_id", reason)
     _check_person(ctx, t.department_id)
+
+
+def forward_refusal(d: DepartmentFacts | None, current_department_id=None) -> RuleError | None:
+    """Why a complaint cannot be forwarded to department ``d`` (None: it can). The forward
+    form asks this of every department, to leave out or mark those it would refuse."""
+    if d is not None and d.id == current_department_id:
+        return InvalidInput(N_("The complaint is already with that department."))
+    if d is None or not d.active:
+        return InvalidInput(N_("That department is not active; choose another one."))
+    if d.is_customer_service:
+        return InvalidInput(N_("Forward the complaint to a responsible department, "
+                               "not to customer service."))
+    if not d.staffed:
+        return InvalidInput(N_("Nobody in that department could take the complaint (no active "
+                               "head or handler); choose another department."))
+    if not d.has_head:
+        return InvalidInput(N_("That department has no active head to assign the complaint; "
+                               "choose another department, or ask the administrator to name "
+                               "its head."))
+    return None
 
 
 def _check_assign(ctx: Context):
@@ -135,7 +170,8 @@ def _check_assign(ctx: Context):
 def _check_result(ctx: Context):
     if ctx.inputs.get("remedy") == "compensation" and ctx.inputs.get(
             "compensation_amount") is None:
-        raise MissingInput(N_("Please fill in the compensation amount."))
+        raise about("compensation_amount",
+                    MissingInput(N_("Please fill in the compensation amount.")))
 
 
 def _check_callback(ctx: Context):
@@ -148,9 +184,10 @@ def _check_callback(ctx: Context):
 def _check_extension(ctx: Context):
     new_due = ctx.inputs["new_due"]
     if ctx.facts.resolve_due is not None and new_due <= ctx.facts.resolve_due:
-        raise InvalidInput(N_("The new deadline must be later than the current one."))
+        raise about("new_due", InvalidInput(N_("The new deadline must be later than the "
+                                               "current one.")))
     if new_due <= ctx.now:
-        raise InvalidInput(N_("The new deadline must be in the future."))
+        raise about("new_due", InvalidInput(N_("The new deadline must be in the future.")))
 
 
 # --- where it lands, what it changes ----------------------------------------------------

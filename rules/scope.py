@@ -26,6 +26,21 @@ def can_see(actor: Actor, department_id: int | None, assignee_id: int | None,
     return False
 
 
+def can_act(actor: Actor, department_id: int | None, assignee_id: int | None) -> bool:
+    """Whether the complaint is with the actor's own desk, so that a department role may
+    take a workflow step on it.
+
+    Seeing is wider than acting: a department head or handler sees the complaints they
+    registered themselves, wherever they are, to follow them, but only the department a
+    complaint is with (its head; the handler it is assigned to) works on it.
+    """
+    if actor.role == Role.DEPT_HEAD:
+        return actor.department_id is not None and department_id == actor.department_id
+    if actor.role == Role.HANDLER:
+        return assignee_id is not None and assignee_id == actor.id
+    return can_see(actor, department_id, assignee_id)
+
+
 def check_version(expected: int | None, actual: int) -> None:
     """Refuse an action or edit prepared on a version that is no longer current."""
     if expected is None:

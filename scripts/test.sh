@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the whole test suite, on SQLite and then on PostgreSQL.
+# Sets everything up and runs the whole test suite, on SQLite and then on PostgreSQL; between
+# them the browser suite (tests/browser: headless chromium, SQLite, under three minutes).
 # PostgreSQL: TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1) names the server;
 # a fresh database is created for the run and dropped after it. SKIP_PG=1 runs SQLite only.
 set -euo pipefail
@@ -17,11 +18,31 @@ if ! command -v soffice >/dev/null 2>&1; then
   fi
 fi
 
+# The browser suite (tests/browser) drives Debian's chromium through chromedriver, with CJK
+# fonts for the screenshots, and injects axe-core from the npm registry (package-lock.json).
+browser_pkgs=()
+for pkg in chromium chromium-driver fonts-noto-cjk; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || browser_pkgs+=("$pkg")
+done
+command -v npm >/dev/null 2>&1 || browser_pkgs+=(npm)
+if [ "${#browser_pkgs[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing ${browser_pkgs[*]} (for the browser suite)"
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends "${browser_pkgs[@]}" >/dev/null
+  else
+    echo "!! missing for the browser suite: ${browser_pkgs[*]}: tests/browser will fail" >&2
+  fi
+fi
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
+  echo "== npm ci (axe-core for the browser suite)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # The server's clock zone must not matter (COMPANY_TZ decides every time): the whole suite
 # runs with the process in UTC, then the time-sensitive tests again in New York.
 export TZ=UTC
 echo "== test suite on SQLite (TZ=$TZ)"
-"$PY" -m pytest "$@"
+"$PY" -m pytest --ignore=tests/browser "$@"
 
 tz_tests=()
 for path in tests/rules tests/services/test_deadlines.py tests/services/test_sweep.py \
@@ -33,6 +54,13 @@ if [ "${#tz_tests[@]}" -gt 0 ]; then
   # Exit code 5 (nothing collected, e.g. a -k that selects none of them) is not a failure.
   TZ=America/New_York "$PY" -m pytest "${tz_tests[@]}" "$@" || [ $? -eq 5 ]
 fi
+
+# The five daily tasks in a real browser against a live server on SQLite (budget: 3 minutes);
+# a failing test leaves its screenshot and page source in tests/browser/artifacts/.
+echo "== browser suite: headless chromium, axe-core on every page (SQLite)"
+start=$(date +%s)
+"$PY" -m pytest tests/browser -s "$@" || [ $? -eq 5 ]
+echo "== browser suite took $(( $(date +%s) - start )) s"
 
 if [ "${SKIP_PG:-0}" = "1" ]; then
   echo "== PostgreSQL run skipped (SKIP_PG=1)"
@@ -48,4 +76,4 @@ dbname="complaintdesk_test_$$_$(date +%s)"
 cleanup() { "$PY" scripts/pgdb.py "$server" "$dbname" drop || true; }
 trap cleanup EXIT
 echo "== test suite on PostgreSQL ($dbname, TZ=$TZ)"
-TEST_DATABASE_URL="$server/$dbname" "$PY" -m pytest "$@"
+TEST_DATABASE_URL="$server/$dbname" "$PY" -m pytest --ignore=tests/browser "$@"

@@ -28,6 +28,7 @@ from rules.intake import relays
 from . import clock, customer_messages, customers, merge, notifications
 from .calendar_source import business_calendar, policies
 from .numbers import next_number
+from .queries import active_head_clause
 
 
 class NotFound(RuleError):
@@ -176,8 +177,10 @@ def target_facts(inputs: Mapping) -> rules.Target:
                 select(func.count()).select_from(Staff).where(
                     Staff.department_id == row.id, Staff.active.is_(True),
                     Staff.role.in_(Role.ASSIGNABLE)))
+            has_head = db.session.scalar(select(active_head_clause(row.id)))
             department = rules.DepartmentFacts(row.id, bool(row.active),
-                                               bool(row.is_customer_service), bool(staffed))
+                                               bool(row.is_customer_service), bool(staffed),
+                                               bool(has_head))
     if person_id is not None:
         row = db.session.get(Staff, person_id)
         if row is not None:

@@ -16,7 +16,7 @@ import rules
 from models import Category, Complaint, db
 from models.engine import write_transaction
 from rules import Action
-from rules.errors import N_, StaleVersion
+from rules.errors import N_, StaleVersion, each_error, refuse_all
 from rules.intake import check_edit
 
 from . import clock, customers
@@ -78,10 +78,25 @@ def edit(complaint_id, values: Mapping, actor, *, expected_version=None,
             # The receipt-time checks (not in the future; over 30 days needs a reason) apply
             # when that time is what changes.
             moved = merged["received_at"] != current["received_at"]
-            clean = rules.check_register(role, {**merged, "late_reason": reason},
-                                         now if moved else None)
+            # Every problem at once: the values' (check_register) and the edit's own.
+            check_edit_first = None
+            try:
+                check_edit(role, complaint.status, merged.get("category_id") is not None,
+                           reason)
+            except rules.PermissionDenied:
+                raise
+            except rules.RuleError as err:
+                check_edit_first = err
+            try:
+                clean = rules.check_register(role, {**merged, "late_reason": reason},
+                                             now if moved else None,
+                                             kept_phone=current["customer_phone"])
+            except rules.RuleError as err:
+                refuse_all([*each_error(err), *([check_edit_first] if check_edit_first
+                                                 else [])])
+            if check_edit_first is not None:
+                raise check_edit_first
             clean["channel"] = merged.get("channel") or clean["channel"]
-            check_edit(role, complaint.status, clean.get("category_id") is not None, reason)
             if clean.get("category_id") is not None and (
                 db.session.get(Category, clean["category_id"]) is None
             ):

@@ -10,6 +10,8 @@
 - Contacts are masked (``138****5678``) when ``rules.privacy`` says the role may not see them,
   and so are phones and e-mails inside free-text columns (``ContactMasker.text``).
 - Every export leaves an :class:`~models.ExportLog` row (:func:`record_export`).
+- Every sheet prints (:func:`print_setup`): A4 landscape, one page wide, the header rows
+  repeated on each page, the title in the page header and "page n of m" in the footer.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -52,12 +54,83 @@ INTEGER_FORMAT = "0"
 OVERDUE_FILL = "#F8D7DA"  # Bootstrap's "danger" background: the same red as the list
 OVERDUE_FONT = "#721C24"
 
+PAPER_A4 = 9
+MARGINS = {"left": 0.4, "right": 0.4, "top": 0.7, "bottom": 0.6}  # inches
+HEADER_MARGIN = 0.3
+HEADER_TEXT_MAX = 120  # characters of the title shown in the page header
+
 TITLE_ROW = 0
 HEADER_ROW = 2
 FIRST_DATA_ROW = HEADER_ROW + 1
-MIN_WIDTH, MAX_WIDTH = 6, 60
+MIN_WIDTH, MAX_WIDTH = 6, 40
+HEADER_WIDTH_MAX = 12  # a longer header wraps in its cell rather than widen the column
 WIDTH_SAMPLE_ROWS = 500  # widths follow the header and the first rows' content
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def page_text(text: str, limit: int = HEADER_TEXT_MAX) -> str:
+    """Text for a page header or footer: at most ``limit`` characters (Excel refuses more
+    than 255 with the codes), ``&`` doubled so that it is not read as a code."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return text.replace("&", "&&")
+
+
+def print_setup(sheet, title: str, repeat: tuple[int, int] | None, footer: str,
+                fit_height: int = 0) -> None:
+    """How a sheet prints: A4 landscape, one page wide (``fit_height`` pages high, 0: as
+    many as needed), rows ``repeat`` (first, last; 0-based) on top of every page, ``title``
+    in the page header and ``footer`` (with Excel's codes, e.g. ``Page &P of &N``) at the
+    bottom."""
+    sheet.set_paper(PAPER_A4)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, fit_height)
+    sheet.set_margins(**MARGINS)
+    sheet.set_header("&C" + page_text(title), {"margin": HEADER_MARGIN})
+    sheet.set_footer("&C" + footer, {"margin": HEADER_MARGIN})
+    if repeat is not None:
+        sheet.repeat_rows(*repeat)
+
+
+LINE_HEIGHT = 15  # points: one line of the default font
+MAX_LINES = 10  # a wrapped cell shows at most this many lines (the rest stays in the cell)
+
+
+def wrapped_lines(text: str, width: int) -> int:
+    """Lines a text takes wrapped in a column ``width`` characters wide: an estimate that
+    costs no Python loop per character (it runs for every long-text cell of an export).
+    A CJK character is 3 UTF-8 bytes, an ASCII one 1, so the bytes count the CJK ones;
+    printed, a CJK character takes about 1.7 digit widths and a letter 0.85."""
+    size = len(text.encode())
+    wide = (size - len(text)) // 2
+    columns = 0.85 * (len(text) - wide) + 1.7 * wide
+    return min(int(columns / max(width - 1, 1)) + 1 + text.count("\n"), MAX_LINES)
+
+
+def row_height(values: Sequence, wrap: dict) -> float | None:
+    """The height (points) a row of wrapped cells needs, or None for one line: spreadsheets
+    do not all size such rows when they open a file, so the writer sets it."""
+    lines = 1
+    for col, width in wrap.items():
+        if col < len(values):
+            value = values[col]
+            if isinstance(value, str) and value:
+                lines = max(lines, wrapped_lines(value, width))
+    return lines * LINE_HEIGHT if lines > 1 else None
+
+
+def release_flushed_rows(sheet) -> None:
+    """Forget the heights of the rows already written to the file. xlsxwriter keeps every
+    ``set_row`` in memory (``row_info``, and ``row_sizes`` for placing images), even in
+    ``constant_memory`` mode where it is needed only until its row is flushed: without
+    this, memory would grow with the rows of wrapped text. (No image is placed on a list.)"""
+    info = getattr(sheet, "row_info", None)
+    if info and len(info) > 1:
+        sizes = getattr(sheet, "row_sizes", {})
+        for row in [r for r in info if r < sheet.previous_row]:
+            del info[row]
+            sizes.pop(row, None)
 
 
 def display_width(text: str) -> int:
@@ -107,10 +180,12 @@ class _Formats:
     }
 
     def __init__(self, workbook):
-        self.plain = {k: workbook.add_format(dict(v)) for k, v in self.KINDS.items()}
+        kinds = {k: {**v, "valign": "top"} for k, v in self.KINDS.items()}
+        kinds["wrap"] = {"text_wrap": True, "valign": "top"}  # long free text
+        self.plain = {k: workbook.add_format(dict(v)) for k, v in kinds.items()}
         self.overdue = {
             k: workbook.add_format({**v, "bg_color": OVERDUE_FILL, "font_color": OVERDUE_FONT})
-            for k, v in self.KINDS.items()
+            for k, v in kinds.items()
         }
         self.title = workbook.add_format({"bold": True, "font_size": 12})
         self.header = workbook.add_format(
@@ -154,7 +229,7 @@ class _CellWriter:
         write(row, col, value, formats)
 
 
-_KIND_WIDTH = {datetime: 17, date: 11}
+_KIND_WIDTH = {datetime: 16, date: 10}
 
 
 def cell_width(value, bool_text=("", "")) -> int:
@@ -176,7 +251,9 @@ class ListSheet:
 
     Rows must be written in order (``constant_memory``); :meth:`close` sets the column
     widths (from the header and the first rows) and the autofilter range, then writes the
-    file.
+    file. Columns in ``wrap`` ({column index: width}) hold long free text: a fixed width,
+    the text wrapped inside it. The sheet prints one page wide with the header row on
+    every page (:func:`print_setup`).
     """
 
     workbook: xlsxwriter.Workbook
@@ -185,11 +262,13 @@ class ListSheet:
     headers: Sequence[str]
     widths: list[int]
     write: _CellWriter
+    wrap: dict = field(default_factory=dict)
     rows: int = 0
 
     @classmethod
     def open(cls, target, sheet_name: str, title: str, headers: Sequence[str],
-             bool_text: tuple[str, str] = ("Yes", "No")) -> ListSheet:
+             bool_text: tuple[str, str] = ("Yes", "No"), wrap: dict | None = None,
+             footer: str = "Page &P of &N", page_title: str | None = None) -> ListSheet:
         """Start a workbook at ``target`` (a path or a binary file object)."""
         workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
         sheet = workbook.add_worksheet(sheet_title(sheet_name))
@@ -198,21 +277,29 @@ class ListSheet:
         for col, header in enumerate(headers):
             sheet.write_string(HEADER_ROW, col, str(header), formats.header)
         sheet.freeze_panes(FIRST_DATA_ROW, 0)
-        widths = [min(max(display_width(str(h)) + 3, MIN_WIDTH), MAX_WIDTH) for h in headers]
+        print_setup(sheet, page_title or title, (HEADER_ROW, HEADER_ROW), footer)
+        widths = [min(max(display_width(str(h)) + 2, MIN_WIDTH), HEADER_WIDTH_MAX)
+                  for h in headers]
         return cls(workbook, sheet, formats, list(headers), widths,
-                   _CellWriter(sheet, bool_text))
+                   _CellWriter(sheet, bool_text), dict(wrap or {}))
 
     def write_row(self, values: Sequence, overdue: bool = False) -> None:
         """Write the next row. The common types are dispatched inline (this runs once per
         cell of every export); dates, booleans and anything else go through the writer."""
         formats = self.formats.overdue if overdue else self.formats.plain
         f_text, f_datetime = formats["text"], formats["datetime"]
+        wrap, f_wrap = self.wrap, formats["wrap"]
         row = FIRST_DATA_ROW + self.rows
         sheet = self.sheet
+        if wrap:
+            height = row_height(values, wrap)
+            if height is not None:
+                sheet.set_row(row, height)
+                release_flushed_rows(sheet)
         for col, value in enumerate(values):
             kind = type(value)
             if kind is str and value:
-                sheet.write_string(row, col, value, f_text)
+                sheet.write_string(row, col, value, f_wrap if col in wrap else f_text)
             elif value is None or value == "":
                 if overdue:  # keep the highlight continuous across empty cells
                     sheet.write_blank(row, col, None, f_text)
@@ -222,12 +309,14 @@ class ListSheet:
                 sheet.write_number(row, col, value, formats["integer"])
             elif kind is Decimal:
                 sheet.write_number(row, col, float(value), formats["money"])
+            elif col in wrap:
+                self.write(row, col, value, {**formats, "text": f_wrap})
             else:
                 self.write(row, col, value, formats)
         if self.rows < WIDTH_SAMPLE_ROWS:
             for col, value in enumerate(values):
-                if value is not None:
-                    width = cell_width(value, self.write.bool_text) + 2
+                if value is not None and col not in wrap:
+                    width = cell_width(value, self.write.bool_text) + 1
                     if width > self.widths[col]:
                         self.widths[col] = min(width, MAX_WIDTH)
         self.rows += 1
@@ -235,7 +324,7 @@ class ListSheet:
     def close(self) -> int:
         last_col = max(len(self.headers) - 1, 0)
         for col, width in enumerate(self.widths):
-            self.sheet.set_column(col, col, width)
+            self.sheet.set_column(col, col, self.wrap.get(col, width))
         self.sheet.autofilter(HEADER_ROW, 0, HEADER_ROW + self.rows, last_col)
         self.workbook.close()
         return self.rows
@@ -243,9 +332,9 @@ class ListSheet:
 
 def write_list(target, sheet_name: str, title: str, headers: Sequence[str],
                rows: Iterable[tuple[Sequence, bool]],
-               bool_text: tuple[str, str] = ("Yes", "No")) -> int:
+               bool_text: tuple[str, str] = ("Yes", "No"), wrap: dict | None = None) -> int:
     """Write ``(values, overdue)`` rows as one list sheet; returns the number of rows."""
-    out = ListSheet.open(target, sheet_name, title, headers, bool_text)
+    out = ListSheet.open(target, sheet_name, title, headers, bool_text, wrap)
     for values, overdue in rows:
         out.write_row(values, overdue)
     return out.close()

@@ -30,10 +30,10 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
-from models import CallbackRecord, Complaint, ComplaintEvent, Department, db
-from rules import Actor, Role, Satisfaction, Severity, Status
+from models import CallbackRecord, Complaint, ComplaintEvent, Department, Staff, db
+from rules import Action, Actor, Role, Satisfaction, Severity, Status
 
 # --- scope and queues -------------------------------------------------------------------
 
@@ -76,30 +76,24 @@ def complaint_scope(query, actor: Actor):
     return query.where(scope_clause(actor))
 
 
-# "My queue": what waits for this role. Customer service works the front and the back of
-# the loop (accept/forward, tell the customer of a rejection, review, callback); a
-# department works what is with it; the others see everything open.
-_CS_QUEUE = (Status.REGISTERED, Status.ACCEPTED, Status.REJECTED, Status.RESOLVED,
-             Status.CALLBACK)
-QUEUE_STATUSES = {
-    Role.INTAKE: _CS_QUEUE,
-    Role.DEPT_HEAD: Status.IN_DEPARTMENT,
-    Role.HANDLER: Status.IN_DEPARTMENT,
-    Role.MANAGER: Status.OPEN,
-    Role.SUPERVISOR: Status.OPEN,
-    Role.ADMIN: Status.OPEN,
-    Role.EXECUTIVE: Status.OPEN,
-}
+# "My queue": what waits for this actor's step, derived from the rules' declarations of
+# who takes which step in which status (services.queues.work_statuses): customer service
+# works the front and the back of the loop, a head their department's, a handler what is
+# assigned to them; a supervisor and senior management have no queue of their own.
 
 
 def queue_statuses(role: str) -> tuple[str, ...]:
-    return QUEUE_STATUSES.get(role, ())
+    from .queues import work_statuses  # (services.queues builds on this module)
+
+    return work_statuses(role)
 
 
 def queue_clause(actor: Actor):
-    """The actor's own queue (their scope is applied separately, by :func:`scope_clause`)."""
-    statuses = queue_statuses(actor.role)
-    return Complaint.status.in_(statuses) if statuses else false()
+    """The actor's own queue: open complaints where they take the next step now
+    (``services.queues.actionable_clause``, the dashboard's definition too)."""
+    from .queues import actionable_clause
+
+    return actionable_clause(actor)
 
 
 # --- deadlines --------------------------------------------------------------------------
@@ -232,24 +226,33 @@ def timeline(complaint_id: int) -> list[TimelineEntry]:
         .options(joinedload(CallbackRecord.staff))
         .order_by(CallbackRecord.at, CallbackRecord.id)
     ).all()
-    entries = [
-        TimelineEntry(
-            at=e.at, kind="event", actor=e.actor.full_name if e.actor else "",
+    # A callback is written twice, as its CallbackRecord and as the action's event (same
+    # time, same person): shown as one line, the record's outcome with the event's move.
+    records: dict[tuple, list[CallbackRecord]] = {}
+    for c in callbacks:
+        records.setdefault((c.at, c.staff_id), []).append(c)
+    entries = []
+    for e in events:
+        pair = records.get((e.at, e.actor_id)) if e.action == Action.CALLBACK else None
+        c = pair.pop(0) if pair else None
+        entries.append(TimelineEntry(
+            at=e.at, kind="callback" if c else "event",
+            actor=e.actor.full_name if e.actor else "",
             action=e.action, from_status=e.from_status, to_status=e.to_status,
             to_department=e.to_department.name if e.to_department else None,
             to_assignee=e.to_assignee.full_name if e.to_assignee else None,
-            escalation_level=e.escalation_level, note=e.note, order=(e.at, 0, e.id),
-            event_id=e.id,
-        )
-        for e in events
-    ]
+            escalation_level=e.escalation_level, note=c.notes if c else e.note,
+            order=(e.at, 0, e.id), event_id=e.id,
+            **({"method": c.method, "reached": c.reached, "satisfaction": c.satisfaction,
+                "solved": c.solved} if c else {}),
+        ))
     entries += [
         TimelineEntry(
             at=c.at, kind="callback", actor=c.staff.full_name if c.staff else "",
             method=c.method, reached=c.reached, satisfaction=c.satisfaction, solved=c.solved,
             note=c.notes, order=(c.at, 1, c.id),
         )
-        for c in callbacks
+        for pair in records.values() for c in pair  # a record without its event
     ]
     entries.sort(key=lambda entry: entry.order)
     return entries
@@ -420,10 +423,21 @@ def in_scope(actor: Actor, complaint_id) -> bool:
 
 
 __all__ = [
-    "QUEUE_STATUSES", "DepartmentLoad", "OpenFigure", "SatisfactionRate", "StatusCounts",
+    "DepartmentLoad", "OpenFigure", "SatisfactionRate", "StatusCounts",
     "TimelineEntry", "open_figures",
     "complaint_scope", "deadline_clause", "department_load", "due_soon_clause",
     "due_today_clause", "end_of_day", "in_scope", "missing_calendar_years", "month_bounds",
     "open_counts_by_status", "overdue_clause", "queue_clause", "queue_order", "queue_statuses",
     "recent_order", "satisfaction", "scope_clause", "search_clause", "timeline",
 ]
+
+
+def active_head_clause(department_id):
+    """SQL: the department has an active head (its ``head_id``, else an active member with
+    the head's role), who sees its queue and assigns what is forwarded to it."""
+    named_by = aliased(Department)  # not the outer query's department (correlated below)
+    named = (select(Staff.id).join(named_by, named_by.head_id == Staff.id)
+             .where(named_by.id == department_id, Staff.active.is_(True)))
+    member = select(Staff.id).where(Staff.department_id == department_id,
+                                    Staff.role == Role.DEPT_HEAD, Staff.active.is_(True))
+    return or_(named.exists(), member.exists())

@@ -11,7 +11,8 @@ of every complaint inserted, or whose indexed fields changed, in the flush itsel
 in the same transaction as the change and its audit event (register, edit, resolve,
 merge…); the set-based anonymisation of ``services.retention`` calls :func:`refresh_ids`.
 Both tables are maintained by SQL here, not mapped: migrations/env.py keeps them out of
-autogenerate. ``flask reindex`` (:func:`rebuild`) builds the whole index again.
+autogenerate. ``flask reindex`` (:func:`reindex`) builds the whole index again, a
+transaction per batch of complaints; the migration, in its own transaction (:func:`rebuild`).
 """
 
 from __future__ import annotations
@@ -86,19 +87,89 @@ def refresh_ids(conn, ids) -> int:
     return done
 
 
-def rebuild(conn, batch: int = 2000, progress=None) -> int:
-    """Empty the index and build it again from every complaint, in id order."""
-    conn.execute(text(f"DELETE FROM {TABLE}"))
+BATCH = 5000  # complaints per batch of a rebuild: a few MiB of rows and terms at a time
+
+
+def rebuild_batch(conn, after: int = 0, batch: int = BATCH, *, replace: bool = True):
+    """Index the next ``batch`` complaints after id ``after`` (in id order): returns
+    ``(count, last id)``, or ``(0, None)`` when none is left.
+
+    ``replace``: the index rows of the batch's id range are replaced (rows of complaints
+    gone from it dropped; beyond the last complaint too, on the last call), so that a
+    search during a rebuild committed batch by batch finds every complaint, by its old or
+    its new terms. ``replace=False`` only inserts: an empty index, built the fastest way.
+    On PostgreSQL the batch's complaints are read FOR SHARE: a concurrent edit of one waits
+    for the batch's commit and then writes its own terms, never overwritten by older ones
+    (SQLite has one writer at a time: the batch is atomic anyway).
+    """
+    lock = " FOR SHARE" if conn.dialect.name == "postgresql" else ""
+    key = "complaint_id" if conn.dialect.name == "postgresql" else "rowid"
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM complaint WHERE id > :after "
+                             f"ORDER BY id LIMIT {max(1, int(batch))}{lock}"),
+                        {"after": after}).all()
+    if not rows:
+        if replace:
+            conn.execute(text(f"DELETE FROM {TABLE} WHERE {key} > :after"), {"after": after})
+        return 0, None
+    last = rows[-1].id
+    terms = [{"id": r.id, "terms": terms_of(r)} for r in rows]
+    if replace:
+        conn.execute(text(f"DELETE FROM {TABLE} WHERE {key} > :after AND {key} <= :last"),
+                     {"after": after, "last": last})
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"INSERT INTO {TABLE} (complaint_id, terms) "
+                          "VALUES (:id, CAST(:terms AS tsvector))"), terms)
+    else:
+        conn.execute(text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (:id, :terms)"), terms)
+    return len(rows), last
+
+
+def is_empty(conn) -> bool:
+    return conn.execute(text(f"SELECT 1 FROM {TABLE} LIMIT 1")).first() is None
+
+
+def rebuild(conn, batch: int = BATCH, progress=None) -> int:
+    """Build the whole index again on this connection, in its transaction, batch by batch
+    (memory stays flat: ``batch`` rows at a time). The migration and tests use it; ``flask
+    reindex`` runs :func:`rebuild_batch` in a transaction per batch instead."""
+    replace = not is_empty(conn)
     done, last = 0, 0
     while True:
-        rows = conn.execute(text(f"SELECT {_COLUMNS} FROM complaint WHERE id > :last "
-                                 f"ORDER BY id LIMIT {int(batch)}"), {"last": last}).all()
-        if not rows:
+        count, last = rebuild_batch(conn, last, batch, replace=replace)
+        if last is None:
             return done
-        done += write_rows(conn, [{"id": r.id, "terms": terms_of(r)} for r in rows])
-        last = rows[-1].id
+        done += count
         if progress:
             progress(done)
+
+
+def reindex(session, batch: int = BATCH, echo=None) -> int:
+    """``flask reindex``: :func:`rebuild_batch` in a write transaction per batch, then
+    ANALYZE; ``echo`` gets a progress line per tenth done. Returns the complaints indexed."""
+    import time
+
+    from models.engine import write_transaction
+
+    started = time.perf_counter()
+    total = session.execute(text("SELECT count(*) FROM complaint")).scalar() or 0
+    session.rollback()
+    if echo:
+        echo(f"Indexing {total} complaints, {batch} per batch…")
+    done, last, step = 0, 0, 0
+    while True:
+        with write_transaction(session):
+            count, last = rebuild_batch(session.connection(), last, batch)
+        if last is None:
+            break
+        done += count
+        if echo and total and done * 10 // total > step:
+            step = done * 10 // total
+            seconds = time.perf_counter() - started
+            echo(f"  {done}/{total} ({min(100, done * 100 // total)}%) indexed in "
+                 f"{seconds:.1f} s, {done / max(seconds, 1e-6):.0f}/s")
+    with write_transaction(session):
+        session.execute(text(f"ANALYZE {TABLE}"))  # fresh statistics for the planner
+    return done
 
 
 def _changed(obj) -> bool:
@@ -122,4 +193,5 @@ def install() -> None:
         event.listen(Session, "after_flush", _after_flush)
 
 
-__all__ = ["TABLE", "install", "rebuild", "refresh_ids", "segment", "terms_of", "write_rows"]
+__all__ = ["BATCH", "TABLE", "install", "is_empty", "rebuild", "rebuild_batch", "refresh_ids",
+           "reindex", "segment", "terms_of", "write_rows"]

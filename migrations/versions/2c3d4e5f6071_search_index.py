@@ -35,7 +35,7 @@ def upgrade():
     if conn.execute(sa.text("SELECT 1 FROM complaint LIMIT 1")).first() is not None:
         from services.search_index import rebuild
 
-        rebuild(conn)
+        rebuild(conn, batch=5000)  # batch by batch: memory flat whatever the table's size
 
 
 def downgrade():

@@ -12,25 +12,49 @@ from rules import Satisfaction, mask_phone
 from rules.constants import CustomerClass, Kind
 from rules.privacy import mask_text
 
-from ..export import WORKBOOK_OPTIONS, display_width, sheet_title
+from ..export import (
+    WORKBOOK_OPTIONS,
+    display_width,
+    print_setup,
+    release_flushed_rows,
+    row_height,
+    sheet_title,
+)
 from .figures import overdue_rows
 from .report import Figures, MonthlyReport
 
+NONE_ROW_FORMAT = "note"
+ROW_PX, DEFAULT_COL_PX = 20, 64  # Excel's default row height and column width, in pixels
+
+
+def _col_px(width: float) -> int:
+    """A column's width in pixels, from its width in characters (as Excel and xlsxwriter)."""
+    return int(width * 12 + 0.5) if width < 1 else int(width * 7 + 0.5) + 5
+
 
 class _Book:
-    """The workbook, its formats, and a small table writer (rows in order: constant memory)."""
+    """The workbook, its formats, and a small table writer (rows in order: constant memory).
+
+    Every sheet prints on A4 landscape, one page wide, its header row repeated, the sheet's
+    title in the page header and the page number in the footer; a summary sheet (a table
+    and its chart) prints on exactly one page, its print area covering the chart whole.
+    """
 
     def __init__(self, target, report: MonthlyReport, subtitle: str):
         self.wb = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
         self.report = report
         self.subtitle = subtitle
+        self.extents = {}  # sheet name -> [last row, last column] of a one-page sheet
+        self.widths = {}  # sheet name -> {column: width in characters}
         add = self.wb.add_format
+        unit = _("pp")  # percentage points: "个百分点" in Chinese
         self.fmt = {
             "title": add({"bold": True, "font_size": 13}),
             "note": add({"italic": True, "font_color": "#555555"}),
             "header": add({"bold": True, "bg_color": "#E9ECEF", "bottom": 1, "text_wrap": True,
                            "valign": "top"}),
-            "text": add({}),
+            "text": add({"valign": "top"}),
+            "wrap": add({"text_wrap": True, "valign": "top"}),
             "bold": add({"bold": True, "top": 1}),
             "int": add({"num_format": "0"}),
             "int_total": add({"num_format": "0", "bold": True, "top": 1}),
@@ -39,48 +63,85 @@ class _Book:
             "days": add({"num_format": "0.0"}),
             "days_total": add({"num_format": "0.0", "bold": True, "top": 1}),
             "delta_int": add({"num_format": "+0;-0;0"}),
-            "delta_pp": add({"num_format": '+0.0" pp";-0.0" pp";0.0" pp"'}),
+            "delta_pp": add({"num_format": f'+0.0" {unit}";-0.0" {unit}";0.0" {unit}"'}),
             "delta_days": add({"num_format": "+0.0;-0.0;0.0"}),
-            "datetime": add({"num_format": "yyyy-mm-dd hh:mm"}),
+            "datetime": add({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"}),
         }
 
-    def sheet(self, name: str):
+    def sheet(self, name: str, header_row: int = 3, one_page: bool = True):
+        """A new sheet with its title lines and print setup. ``one_page``: a summary that
+        prints on one page (else a list: one page wide, as many pages high as needed)."""
         ws = self.wb.add_worksheet(sheet_title(name))
-        ws.write_string(0, 0, f"{name} — {self.subtitle}", self.fmt["title"])
-        ws.write_string(1, 0, _("Definitions of every figure: docs/metrics.md"), self.fmt["note"])
+        title = f"{name} — {self.subtitle}"
+        ws.write_string(0, 0, title, self.fmt["title"])
+        ws.write_string(1, 0, _("Definitions of every figure: Reports → How every figure is "
+                                "computed (docs/metrics.md)"), self.fmt["note"])
+        print_setup(ws, title, (header_row, header_row),
+                    _("Page %(page)s of %(pages)s", page="&P", pages="&N"),
+                    fit_height=1 if one_page else 0)
+        if one_page:
+            self.extents[ws.get_name()] = [header_row, 0]
+        self.widths[ws.get_name()] = {}
         return ws
 
+    def extend(self, ws, row: int, col: int) -> None:
+        extent = self.extents.get(ws.get_name())
+        if extent is not None:
+            extent[0], extent[1] = max(extent[0], row), max(extent[1], col)
+
+    def set_widths(self, ws, widths) -> None:
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+            self.widths[ws.get_name()][col] = width
+
+    def none_row(self, ws, row: int) -> int:
+        """The "none this month" line of an empty table; returns its row."""
+        ws.write_string(row, 0, _("None this month"), self.fmt[NONE_ROW_FORMAT])
+        self.extend(ws, row, 0)
+        return row
+
     def table(self, ws, top: int, headers, rows, kinds, total=None, widths=None) -> int:
-        """Write headers and rows from row ``top``; returns the last data row written."""
+        """Write headers and rows from row ``top``; returns the last data row written.
+        No rows: one "none this month" line, no total."""
         for col, header in enumerate(headers):
             ws.write_string(top, col, str(header), self.fmt["header"])
         row = top
         for values in rows:
             row += 1
             self._row(ws, row, values, kinds)
-        if total is not None:
+        if not rows:
+            row = self.none_row(ws, row + 1)
+        elif total is not None:
             row += 1
             self._row(ws, row, total, kinds, suffix="_total", first="bold")
         sizes = widths or [max(display_width(str(h)) + 2, 10) for h in headers]
-        for col, width in enumerate(sizes):
-            ws.set_column(col, col, width)
+        self.set_widths(ws, sizes)
+        self.extend(ws, row, len(headers) - 1)
         return row
 
-    def _row(self, ws, row, values, kinds, suffix="", first="text"):
+    def _row(self, ws, row, values, kinds, suffix="", first="text", widths=None):
+        if widths is not None:  # wrapped text: the row as high as its lines
+            height = row_height(values, {c: widths[c] for c, k in enumerate(kinds)
+                                         if k == "wrap"})
+            if height is not None:
+                ws.set_row(row, height)
+                release_flushed_rows(ws)
         for col, (value, kind) in enumerate(zip(values, kinds, strict=True)):
             if value is None:
                 continue
-            if kind == "text":
-                ws.write_string(row, col, str(value), self.fmt[first if col == 0 else "text"])
+            if kind in ("text", "wrap"):
+                fmt = self.fmt[first if col == 0 and kind == "text" else kind]
+                ws.write_string(row, col, str(value), fmt)
             elif kind == "datetime":
                 ws.write_datetime(row, col, value, self.fmt["datetime"])
             else:
                 fmt = self.fmt.get(kind + suffix, self.fmt[kind])
                 ws.write_number(row, col, value, fmt)
 
-    def chart(self, ws, kind: str, title: str, categories, series, anchor: str, subtype=None,
-              size=(640, 320)):
-        """A native chart; ``series`` is [(name, first row, last row, column)]."""
+    def chart(self, ws, kind: str, title: str, categories, series, anchor: tuple[int, int],
+              subtype=None, size=(640, 320)):
+        """A native chart at cell ``anchor`` (row, column; 0-based); ``series`` is
+        [(name, first row, last row, column)]. The sheet's print area grows to hold it."""
         options = {"type": kind}
         if subtype:
             options["subtype"] = subtype
@@ -100,9 +161,25 @@ class _Book:
         if kind == "pie" or len(series) == 1:
             chart.set_legend({"position": "right" if kind == "pie" else "none"})
         chart.set_size({"width": size[0], "height": size[1]})
-        ws.insert_chart(anchor, chart)
+        row, col = anchor
+        ws.insert_chart(row, col, chart, {"object_position": 3})  # fixed size, not resized
+        self.extend(ws, *self.chart_end(ws, anchor, size))
+
+    def chart_end(self, ws, anchor: tuple[int, int], size) -> tuple[int, int]:
+        """The cell (row, column) holding a chart's bottom-right corner."""
+        widths = self.widths.get(ws.get_name(), {})
+        row, col = anchor
+        height, width = size[1], size[0]
+        while width > 0:
+            width -= _col_px(widths[col]) if col in widths else DEFAULT_COL_PX
+            col += 1
+        return row + -(-height // ROW_PX) - 1, col - 1
 
     def close(self):
+        for ws in self.wb.worksheets():
+            extent = self.extents.get(ws.get_name())
+            if extent is not None:
+                ws.print_area(0, 0, extent[0] + 1, extent[1])
         self.wb.close()
 
 
@@ -184,7 +261,8 @@ def _summary_sheet(book: _Book, report: MonthlyReport):
          "days"),
     ]
     top = 3
-    headers = [_("Figure"), report.period.label, report.period.previous.label, _("Change")]
+    headers = [_("Figure"), report.period.label, report.period.previous.label,
+               _("Change on the previous month")]
     for col, header in enumerate(headers):
         ws.write_string(top, col, str(header), book.fmt["header"])
     for i, (name, a, b, kind) in enumerate(metrics, start=top + 1):
@@ -197,13 +275,14 @@ def _summary_sheet(book: _Book, report: MonthlyReport):
             delta_kind = {"int": "delta_int", "rate": "delta_pp", "days": "delta_days"}[kind]
             ws.write_number(i, 3, change * 100 if kind == "rate" else change,
                             book.fmt[delta_kind])
-    ws.set_column(0, 0, 34)
-    ws.set_column(1, 3, 12)
-    # Chart: the counts of both months side by side (rows Received … Overdue).
+    book.set_widths(ws, [34, 12, 12, 12])
+    book.extend(ws, top + len(metrics), len(headers) - 1)
+    # Chart: the counts of both months side by side (rows Received … Overdue), right of
+    # the table: the page is landscape.
     first, last = top + 1, top + 5
     book.chart(ws, "column", _("This month and the previous month"), (first, last, 0),
                [(report.period.label, first, last, 1),
-                (report.period.previous.label, first, last, 2)], "F4")
+                (report.period.previous.label, first, last, 2)], (top, len(headers) + 1))
 
 
 def _department_sheet(book: _Book, report: MonthlyReport):
@@ -221,14 +300,16 @@ def _department_sheet(book: _Book, report: MonthlyReport):
                 f.satisfaction_rate]
 
     rows = [line(report.department_names.get(d, str(d)), f) for d, f in report.by_department]
+    if not any(any(r[1:]) for r in rows):  # every department at zero: none this month
+        rows = []
     top = 3
     last = book.table(ws, top, headers, rows, kinds, total=line(_("Total"), report.total),
-                      widths=[30] + [13] * (len(headers) - 1))
-    if rows:
+                      widths=[24] + [12] * (len(headers) - 1))
+    if rows:  # the chart below the table (the table is a page wide)
         first, end = top + 1, last - 1
         book.chart(ws, "bar", _("Received and overdue by department"), (first, end, 0),
                    [(headers[1], first, end, 1), (headers[5], first, end, 5)],
-                   f"B{last + 4}", size=(720, max(320, 40 * len(rows) + 120)))
+                   (last + 2, 1), size=(720, max(300, 28 * len(rows) + 110)))
 
 
 def _kind_category_sheet(book: _Book, report: MonthlyReport, text):
@@ -244,20 +325,24 @@ def _kind_category_sheet(book: _Book, report: MonthlyReport, text):
         rows.append([name, *counts, sum(counts)])
     totals = [sum(r[i] for r in rows) for i in range(1, len(headers))]
     top = 3
+    if not totals[-1]:  # nothing received in the month
+        rows = []
     last = book.table(ws, top, headers, rows, ["text"] + ["int"] * (len(headers) - 1),
-                      total=[_("Total"), *totals], widths=[24] + [13] * (len(headers) - 1))
+                      total=[_("Total"), *totals], widths=[24] + [12] * (len(headers) - 1))
     first, end = top + 1, last - 1
-    if rows:
-        book.chart(ws, "column", _("Received by category and kind"), (first, end, 0),
-                   [(headers[i], first, end, i) for i in range(1, len(kinds) + 1)],
-                   f"B{last + 4}", subtype="stacked", size=(720, 340))
+    if rows:  # the chart right of the table when it is narrow, else below it
+        spec = ("column", _("Received by category and kind"), (first, end, 0),
+                [(headers[i], first, end, i) for i in range(1, len(kinds) + 1)])
+        anchor = (top, len(headers) + 1) if len(headers) <= 8 else (last + 2, 1)
+        book.chart(ws, *spec, anchor, subtype="stacked",
+                   size=(640, max(340, 22 * len(rows) + 120)))
 
 
 def _share_sheet(book: _Book, title: str, first_header: str, items, chart_kind: str,
                  note: str | None = None):
     ws = book.sheet(title)
     total = sum(n for _k, n in items)
-    rows = [[name, n, _share(n, total)] for name, n in items]
+    rows = [[name, n, _share(n, total)] for name, n in items] if total else []
     top = 3
     last = book.table(ws, top, [first_header, _("Count"), _("Share")], rows,
                       ["text", "int", "rate"], total=[_("Total"), total, _share(total, total)],
@@ -269,11 +354,11 @@ def _share_sheet(book: _Book, title: str, first_header: str, items, chart_kind: 
     if rows:
         first, end = top + 1, last - 1
         book.chart(ws, chart_kind, title, (first, end, 0), [(_("Count"), first, end, 1)],
-                   "E4", size=(520, 320))
+                   (top, 4), size=(520, 320))
 
 
 def _repeat_sheet(book: _Book, report: MonthlyReport, mask_phones: bool) -> int:
-    ws = book.sheet(_("Repeat complainants"))
+    ws = book.sheet(_("Repeat complainants"), one_page=False)
     headers = [_("Phone"), _("Customer name"), _("Complaints in the month"),
                _("First received"), _("Last received")]
     rows = [[mask_phone(phone) if mask_phones else phone, name, n, first, last]
@@ -285,15 +370,16 @@ def _repeat_sheet(book: _Book, report: MonthlyReport, mask_phones: bool) -> int:
 
 
 def _overdue_sheet(book: _Book, report: MonthlyReport, text, mask_contacts: bool) -> int:
-    ws = book.sheet(_("Overdue complaints"))
+    ws = book.sheet(_("Overdue complaints"), one_page=False)
     headers = [_("Number"), _("Received at"), _("Department"), _("Kind"), _("Severity"),
                _("Title"), _("Status"), _("Due"), _("Resolve by"), _("Resolved at"),
                _("Escalation level"), _("Assignee")]
     top = 3
     for col, header in enumerate(headers):
         ws.write_string(top, col, str(header), book.fmt["header"])
-    kinds = ["text", "datetime", "text", "text", "text", "text", "text", "datetime",
+    kinds = ["text", "datetime", "text", "text", "text", "wrap", "text", "datetime",
              "datetime", "datetime", "text", "text"]
+    widths = [17, 16, 16, 10, 9, 28, 12, 16, 16, 16, 12, 12]
     row = top
     dept_id = report.department.id if report.department is not None else None
     for r in overdue_rows(report.period, dept_id):
@@ -301,10 +387,12 @@ def _overdue_sheet(book: _Book, report: MonthlyReport, text, mask_contacts: bool
         title = mask_text(r[5]) if mask_contacts else r[5]  # staff may type a phone in it
         values = [r[0], r[1], r[2], text("kind", r[3]), text("severity", r[4]), title,
                   text("status", r[6]), r[7], r[8], r[9], text("escalation", r[10]), r[11]]
-        book._row(ws, row, values, kinds)
-    for col, width in enumerate([18, 17, 20, 12, 10, 40, 16, 17, 17, 17, 18, 16]):
-        ws.set_column(col, col, width)
+        book._row(ws, row, values, kinds, widths=widths)
+    listed = row - top
+    if not listed:
+        book.none_row(ws, top + 1)
+    book.set_widths(ws, widths)
     ws.freeze_panes(top + 1, 0)
-    if row > top:
+    if listed:
         ws.autofilter(top, 0, row, len(headers) - 1)
-    return row - top
+    return listed

@@ -66,3 +66,54 @@ def test_list_export_and_monthly_workbook_convert_to_pdf(client, auth, org, app,
         assert pdf.exists(), result.stdout + result.stderr
         assert pdf.read_bytes().startswith(b"%PDF")
         assert pdf.stat().st_size > 1000
+
+
+def pdf_pages(path) -> int:
+    """Pages of a PDF written by LibreOffice (its page objects are not compressed)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", path.read_bytes()))
+
+
+def convert(binary, tmp_path, *files):
+    profile = tmp_path / "lo-profile"
+    result = subprocess.run(
+        [binary, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+         "--convert-to", "pdf", "--outdir", str(tmp_path), *map(str, files)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [path.with_suffix(".pdf") for path in files]
+
+
+def test_printed_meeting_workbook_is_one_page_per_sheet(client, auth, org, app, tmp_path):
+    """Printed by LibreOffice, the monthly workbook of a month with complaints in every
+    sheet is nine pages for its nine sheets (one each, charts whole), and a short complaint
+    list with every column one page."""
+    binary = soffice()
+    with app.app_context():
+        for n in range(1, 13):
+            c = make_complaint(n, department_id=(org.qa, org.log)[n % 2],
+                               received_at=datetime(2026, 11, n + 1, 9),
+                               customer_phone="13900000001" if n < 4 else f"139000000{n:02d}",
+                               title=f"冰箱不制冷，第 {n} 次反映", description="描述" * 40,
+                               demand="退货", root_cause="批次缺陷", resolution="更换" * 20,
+                               forwarded_at=datetime(2026, 11, n + 1, 10),
+                               resolved_at=datetime(2026, 11, n + 3, 9), status="resolved",
+                               due_at=datetime(2020, 1, 1))
+            add_callback(c, datetime(2026, 11, n + 4, 9), "satisfied")
+            if n % 3 == 0:
+                add_event(c, "overdue", datetime(2026, 11, n + 2, 0, 5))
+        db.session.commit()
+    auth.login("manager")
+    zh = {"Accept-Language": "zh-CN"}
+    files = []
+    for name, url in (("list.xlsx", "/admin/complaint/export/xlsx/?queue=all"),
+                      ("monthly.xlsx", "/admin/reports/monthly/?month=2026-11")):
+        status, body, _ = download(client, url, headers=zh)
+        assert status == 200
+        (tmp_path / name).write_bytes(body)
+        files.append(tmp_path / name)
+    listed, monthly = convert(binary, tmp_path, *files)
+    assert pdf_pages(monthly) == 9
+    assert pdf_pages(listed) == 1

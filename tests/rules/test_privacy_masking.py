@@ -155,12 +155,17 @@ NOW = datetime(2026, 11, 23, 9, 0)
 BASE = {"customer_name": "张三", "title": "t", "description": "d"}
 
 
-@pytest.mark.parametrize("digits,accepted", [(4, False), (5, True), (15, True), (16, False)])
-def test_registration_phone_length_bounds(digits, accepted):
-    """Registration accepts phones of 5 to 15 digits."""
-    data = {**BASE, "customer_phone": "1" * digits}
-    if accepted:
-        assert check_register("intake", data, now=NOW)["customer_phone_norm"] == "1" * digits
+@pytest.mark.parametrize("phone,stored", [
+    ("1" * 5, None), ("138" + "1" * 7, None), ("138" + "1" * 8, "138" + "1" * 8),
+    ("138" + "1" * 9, None), ("0" + "1" * 15, None), ("+86 138 1111 1111", "13811111111"),
+])
+def test_registration_phone_bounds(phone, stored):
+    """Registration accepts an 11-digit mobile (or a landline with its area code), stored
+    normalised; 5 digits, 10 or 12 digits starting with 138 and 16 digits are refused."""
+    data = {**BASE, "customer_phone": phone}
+    if stored:
+        clean = check_register("intake", data, now=NOW)
+        assert clean["customer_phone"] == clean["customer_phone_norm"] == stored
     else:
         with pytest.raises(InvalidInput):
             check_register("intake", data, now=NOW)

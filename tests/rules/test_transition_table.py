@@ -416,6 +416,48 @@ def test_out_of_scope_is_permission_denied(action, who, refusal_sentence):
         refusal_sentence(info.value)
 
 
+# A department head or handler who registered a complaint follows it wherever it is
+# (can_see), but only the department it is with works on it (can_act).
+REGISTRANTS = {
+    "head_of_other_department": (Actor(21, "dept_head", OTHER_DEPT), DEPT, HANDLER_ID),
+    "head_on_unforwarded_complaint": (Actor(21, "dept_head", OTHER_DEPT), None, None),
+    "handler_not_the_assignee": (Actor(22, "handler", DEPT), DEPT, HANDLER_ID),
+    "handler_on_unassigned_complaint": (Actor(22, "handler", OTHER_DEPT), DEPT, None),
+}
+
+
+@pytest.mark.parametrize("who", sorted(REGISTRANTS))
+@pytest.mark.parametrize("action", ACTIONS)
+def test_registrant_sees_but_does_not_act(action, who, refusal_sentence):
+    """Having registered a complaint lets a department role see it, never work on it."""
+    from rules import can_act, can_see, unavailable_actions
+
+    actor, department_id, assignee_id = REGISTRANTS[who]
+    assert can_see(actor, department_id, assignee_id, registered_by_id=actor.id)
+    assert not can_act(actor, department_id, assignee_id)
+    for status in STATUSES:
+        base = permissive_facts(action, status)
+        facts = replace(base, department_id=department_id, assignee_id=assignee_id,
+                        registered_by_id=actor.id)
+        assert may(action, facts, actor) is False, status
+        assert allowed_actions(facts, actor) == [], status
+        assert unavailable_actions(facts, actor) == [], status
+        with pytest.raises(PermissionDenied) as info:
+            decide(action, facts, actor)
+        refusal_sentence(info.value)
+        assert "registered" in str(info.value)
+
+
+@pytest.mark.parametrize("role", ["admin", "intake", "supervisor", "manager", "executive"])
+def test_see_all_roles_act_as_they_see(role):
+    """For roles that see everything, acting scope is seeing scope."""
+    from rules import can_act
+
+    actor = Actor(500, role, 77)
+    assert can_act(actor, None, None)
+    assert can_act(actor, OTHER_DEPT, HANDLER_ID)
+
+
 @pytest.mark.parametrize("role", ["admin", "intake", "supervisor", "manager", "executive"])
 def test_see_all_roles_see_any_complaint(role):
     """Admin, intake, supervisor and manager see complaints of any department and assignee."""

@@ -120,18 +120,27 @@ def test_scope_applies_to_a_legacy_query_too(ctx):
 
 def test_queue_of_customer_service_is_the_front_and_back_of_the_loop(ctx):
     """The clerk's queue: registered, accepted, rejected (tell the customer), resolved and
-    callback complaints; a department's: what is with the department."""
-    by_status = {status: add(status=status) for status in Status.ALL}
+    callback complaints; a head's: what is with their department; a handler's: what is in
+    progress with them; a supervisor takes no step of their own (from rules.procedure)."""
+    org = ctx
+    by_status = {status: add(status=status, department_id=org.qa,
+                             assignee_id=org.users["handler_qa"]) for status in Status.ALL}
+    elsewhere = add(status="forwarded", department_id=org.log)
     clerk = Actor(id=1, role=Role.INTAKE)
     got = ids(select(Complaint.id).where(queries.queue_clause(clerk)))
     assert got == {by_status[s] for s in ("registered", "accepted", "rejected", "resolved",
                                            "callback")}
-    head = Actor(id=1, role=Role.DEPT_HEAD, department_id=1)
+    head = Actor(id=org.users["head_qa"], role=Role.DEPT_HEAD, department_id=org.qa)
     got = ids(select(Complaint.id).where(queries.queue_clause(head)))
     assert got == {by_status[s] for s in ("forwarded", "in_progress")}
+    handler = Actor(id=org.users["handler_qa"], role=Role.HANDLER, department_id=org.qa)
+    got = ids(select(Complaint.id).where(queries.queue_clause(handler)))
+    assert got == {by_status["in_progress"]}
     manager = Actor(id=1, role=Role.MANAGER)
     got = ids(select(Complaint.id).where(queries.queue_clause(manager)))
-    assert got == {by_status[s] for s in Status.OPEN}
+    assert got == {*(by_status[s] for s in Status.OPEN), elsewhere}
+    supervisor = Actor(id=1, role=Role.SUPERVISOR)
+    assert ids(select(Complaint.id).where(queries.queue_clause(supervisor))) == set()
 
 
 def _calendar():
@@ -257,7 +266,8 @@ def test_missing_calendar_years_names_this_and_next_year_without_data(ctx):
 
 
 def test_timeline_merges_events_and_callbacks_in_time_order(ctx):
-    """Events and callback records come back in time order with the actors' names."""
+    """Events and callback records come back in time order with the actors' names; a
+    callback record and the event it wrote are one entry (one line on the timeline)."""
     from services.complaints import perform, register
 
     org = ctx
@@ -282,9 +292,38 @@ def test_timeline_merges_events_and_callbacks_in_time_order(ctx):
             now=t + timedelta(hours=4))
     entries = queries.timeline(c.id)
     assert [e.action or e.kind for e in entries] == [
-        "register", "accept", "forward", "assign", "resolve", "review_approve", "callback",
-        "callback"]
-    assert entries[-1].kind == "callback" and entries[-1].satisfaction == "satisfied"
+        "register", "accept", "forward", "assign", "resolve", "review_approve", "callback"]
+    assert entries[-1].satisfaction == "satisfied"
     assert entries[0].actor == intake.full_name
     assert entries[2].to_department == "质量管理部"
     assert [e.at for e in entries] == sorted(e.at for e in entries)
+
+
+def test_queue_holds_what_the_rules_let_the_user_move_on(ctx):
+    """Cross-check with rules.allowed_actions: a complaint in someone's queue has an action
+    they may take that moves it on; one in their scope but outside it has none, only the
+    ways out any open complaint has (merge, force-close, reopen) or steps that do not move
+    it (notes, escalation, extension requests)."""
+    from rules import Facts, allowed_actions, spec_of
+
+    org = ctx
+    ways_out = {"merge", "force_close", "reopen"}
+    people = {
+        "intake": Actor(id=org.users["intake"], role=Role.INTAKE, department_id=org.cs),
+        "head_qa": Actor(id=org.users["head_qa"], role=Role.DEPT_HEAD, department_id=org.qa),
+        "handler_qa": Actor(id=org.users["handler_qa"], role=Role.HANDLER,
+                            department_id=org.qa),
+    }
+    for status in Status.OPEN:
+        for assignee in (None, org.users["handler_qa"]):
+            cid = add(status=status, department_id=org.qa, assignee_id=assignee)
+            facts = Facts(status=status, department_id=org.qa, assignee_id=assignee,
+                          category="product_quality", callbacks_reached=1,
+                          last_satisfaction="satisfied")
+            for name, actor in people.items():
+                if not can_see(actor, org.qa, assignee):
+                    continue
+                in_queue = cid in ids(select(Complaint.id).where(queries.queue_clause(actor)))
+                moving = {a for a in allowed_actions(facts, actor)
+                          if spec_of(a).lands is not None and a not in ways_out}
+                assert in_queue == bool(moving), (name, status, assignee, moving)

@@ -191,3 +191,80 @@ def test_flask_reindex_rebuilds_the_index(app, desk, kettle):
     assert "Indexed 2 complaints" in result.output
     db.session.rollback()
     assert index_count() == 2 and found("三丰") == [kettle[0]]
+
+
+def _spoil_index(kettle_id):
+    """A stale row (wrong terms) and, on SQLite, a row of no complaint."""
+    with write_transaction(db.session):
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"UPDATE {TABLE} SET terms = 'w_stale'::tsvector "
+                                    "WHERE complaint_id = :id"), {"id": kettle_id})
+        else:
+            db.session.execute(text(f"UPDATE {TABLE} SET terms = 'w_stale' WHERE rowid = :id"),
+                               {"id": kettle_id})
+            db.session.execute(text(f"INSERT INTO {TABLE} (rowid, terms) VALUES (999, 'w_漏电')"))
+    db.session.commit()
+
+
+def test_flask_reindex_replaces_batch_by_batch(app, desk, kettle):
+    kettle_id = db.session.scalar(select(Complaint.id).where(Complaint.number == kettle[0]))
+    _spoil_index(kettle_id)
+    assert found("漏电") == []
+    result = app.test_cli_runner().invoke(args=["reindex", "--batch", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Indexing 2 complaints, 1 per batch" in result.output
+    assert "1/2 (50%) indexed" in result.output and "2/2 (100%) indexed" in result.output
+    assert "Indexed 2 complaints" in result.output
+    db.session.rollback()
+    assert index_count() == 2  # the row of no complaint is gone
+    assert found("漏电") == [kettle[0]] and found("冰箱") == [kettle[1]]
+
+
+def test_flask_reindex_commits_each_batch(app, desk, kettle, monkeypatch):
+    """Interrupted after its first batch, the reindex keeps that batch (it committed)."""
+    from services import search_index
+
+    kettle_id = db.session.scalar(select(Complaint.id).where(Complaint.number == kettle[0]))
+    _spoil_index(kettle_id)
+    real, calls = search_index.rebuild_batch, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_index, "rebuild_batch", second_fails)
+    result = app.test_cli_runner().invoke(args=["reindex", "--batch", "1"])
+    assert result.exit_code != 0 and calls == [0, kettle_id]
+    db.session.rollback()
+    assert found("漏电") == [kettle[0]]  # the first batch (the kettle) is in for good
+    assert found("冰箱") == [kettle[1]]  # the second still has its old row
+
+
+def test_rebuild_in_one_transaction_replaces_stale_rows(desk, kettle):
+    kettle_id = db.session.scalar(select(Complaint.id).where(Complaint.number == kettle[0]))
+    _spoil_index(kettle_id)
+    with write_transaction(db.session):
+        assert rebuild(db.session.connection(), batch=5000) == 2
+    assert index_count() == 2 and found("漏电") == [kettle[0]]
+
+
+def test_many_hits_turn_sorting_off_for_the_list_statement_only(desk, kettle, monkeypatch):
+    """PostgreSQL: past WALK hits the planner is told to walk the list's order index (its
+    estimate of several words' hits is far too low), and sorting is on again after."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite walks its order index through the clause's shape")
+    setting = text("SELECT current_setting('enable_sort')")
+    search_service.search_clause("漏电")  # one hit
+    assert db.session.scalar(setting) == "on"
+    monkeypatch.setattr(search_service, "DENSE", 0)
+    monkeypatch.setattr(search_service, "WALK", 0)
+    clause = search_service.search_clause("漏电")
+    assert db.session.scalar(setting) == "off"
+    assert db.session.scalars(select(Complaint.number).where(clause)
+                              .order_by(Complaint.received_at.desc())).all() == [kettle[0]]
+    search_service.sorting_back_on()
+    assert db.session.scalar(setting) == "on"
+    search_service.sorting_back_on()  # once is enough: nothing more is sent
+    db.session.rollback()

@@ -88,20 +88,35 @@ def act_url(cid, action):
     return f"{LIST}act/{action}/?id={cid}"
 
 
-def act(client, cid, action, **data):
-    """Open the action's form as a user would, fill it in, submit; returns the final page."""
+_CONFIRMED_MASTER = re.compile(r'name="confirmed_master" value="([^"]*)"')
+
+
+def act(client, cid, action, *, confirm=True, **data):
+    """Open the action's form as a user would, fill it in, submit; returns the final page.
+
+    An action that ends the handling asks "I confirm" (shown on its page, or for a merge
+    once the master is shown): with ``confirm`` the user ticks it as asked."""
     page = client.get(act_url(cid, action))
     assert page.status_code == 200, (action, page.status_code)
     html = page.get_data(as_text=True)
     version = next(g for g in _VERSION.search(html).groups() if g)
     form = {"csrf_token": next(g for g in _CSRF.search(html).groups() if g), "version": version}
     form.update(data)
-    return client.post(act_url(cid, action), data=form, follow_redirects=True)
+    if confirm and 'name="confirm"' in html:
+        form.setdefault("confirm", "y")
+    response = client.post(act_url(cid, action), data=form, follow_redirects=True)
+    master = _CONFIRMED_MASTER.search(text(response))
+    if confirm and master and "confirm" not in data:  # a merge: confirmed for the master shown
+        form.update(confirm="y", confirmed_master=master.group(1).replace("&amp;", "&"))
+        response = client.post(act_url(cid, action), data=form, follow_redirects=True)
+    return response
 
 
 def click(client, cid, action):
     """Press a one-click action button (accept, approve, close) on the complaint page."""
     html = client.get(f"{LIST}details/?id={cid}").get_data(as_text=True)
+    if re.search(r'<a class="[^"]*action-' + action + r'"', html):
+        return act(client, cid, action)  # it ends the handling: its page asks to confirm
     match = re.search(r'<form method="post" action="(/admin/complaint/act/' + action
                       + r'/\?id=\d+)"[^>]*>(.*?)</form>', html, re.S)
     assert match, f"no {action} button"

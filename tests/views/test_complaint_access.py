@@ -59,14 +59,16 @@ def operations(ctx):
          ACTION_ROLES["forward"], {200}),
         ("bulk escalate", "POST", f"{LIST}action/", {"action": "escalate", "rowid": str(cid)},
          ACTION_ROLES["escalate"], {200}),
+        # closing ends the handling: the selection and "I confirm" first (a page)
         ("bulk close", "POST", f"{LIST}action/", {"action": "close", "rowid": str(cid)},
-         ACTION_ROLES["close"], {302}),
+         ACTION_ROLES["close"], {200}),
         ("bulk delete", "POST", f"{LIST}action/", {"action": "delete", "rowid": str(cid)},
          set(), set()),
         ("bulk forward form", "POST", f"{LIST}bulk/forward/",
          {"rowid": str(cid), "department_id": ""}, ACTION_ROLES["forward"], {302}),
+        # the missing reason is shown next to its field on the form again (nothing done)
         ("bulk escalate form", "POST", f"{LIST}bulk/escalate/",
-         {"rowid": str(cid), "reason": ""}, ACTION_ROLES["escalate"], {302}),
+         {"rowid": str(cid), "reason": ""}, ACTION_ROLES["escalate"], {200}),
     ]
     for action, roles in sorted(ACTION_ROLES.items()):
         url = f"{LIST}act/{action}/?id={cid}"

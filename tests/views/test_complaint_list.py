@@ -66,7 +66,7 @@ QUEUES = {
     # (2, 9 by id). A rejected complaint (9) is open: customer service tells the customer.
     "intake": "1729",
     "manager": "36147529",
-    "supervisor": "36147529",
+    "supervisor": "987654321",  # no queue of their own (they take no step): all, newest first
     "admin": "36147529",
     "head_qa": "345",  # in the department (forwarded, in progress) only
     "handler_qa": "4",
@@ -76,7 +76,8 @@ QUEUES = {
 
 @pytest.mark.parametrize("user", sorted(QUEUES))
 def test_default_list_is_the_users_queue_by_due_time(app, org, rows, user):
-    """Without parameters the list is the role's queue, most urgent first, no deadline last."""
+    """Without parameters the list is the role's queue, most urgent first, no deadline last
+    (a supervisor, who has none, sees everything in scope)."""
     page = login(app, user).get(LIST)
     assert "".join(short(numbers(page))) == QUEUES[user]
 
@@ -158,8 +159,9 @@ def test_due_soon_follows_the_working_calendar(app, org):
     ("户9", ""),
 ])
 def test_search_by_number_name_and_exact_phone(app, org, rows, term, expected):
-    """The search box: number (prefix), customer name (prefix or part), phone (normalised)."""
-    page = login(app, "supervisor").get(LIST, query_string={"search": term})
+    """The search box: number (prefix), customer name (prefix or part), phone (normalised).
+    (A manager: the supervisor's contact search posts, tests/views/test_search_views.py.)"""
+    page = login(app, "manager").get(LIST, query_string={"search": term})
     assert "".join(short(numbers(page))) == expected
 
 
@@ -255,9 +257,19 @@ def test_bulk_close_reports_done_and_refused_with_reasons(app, org):
                                  assignee_id=org.users["handler_qa"], number="TS-20261120-0103",
                                  due_at=NOW + timedelta(days=1))
     client = login(app, "intake")
+    rowids = [str(ready), str(waiting), str(working)]
     page = client.post(f"{LIST}action/", data={
-        "action": "close", "rowid": [str(ready), str(waiting), str(working)],
-        "csrf_token": token(client), "url": LIST}, follow_redirects=True)
+        "action": "close", "rowid": rowids, "csrf_token": token(client), "url": LIST},
+        follow_redirects=True)
+    # Closing ends the handling: the selection is listed and "I confirm" asked first.
+    assert 'name="confirm"' in text(page) and "TS-20261120-0103" in text(page)
+    page = client.post(f"{LIST}bulk/close/", data={"rowid": rowids,
+                                                    "csrf_token": token(client)})
+    assert "Tick “I confirm” to go on." in text(page)
+    with app.app_context():
+        assert db.session.get(Complaint, ready).status == "callback"
+    page = client.post(f"{LIST}bulk/close/", data={
+        "rowid": rowids, "csrf_token": token(client), "confirm": "y"}, follow_redirects=True)
     messages = flashes(text(page))
     assert "1 complaint done: TS-20261120-0101." in messages
     assert "2 complaints refused" in messages

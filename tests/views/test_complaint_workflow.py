@@ -104,9 +104,12 @@ def test_registration_to_closed_entirely_in_the_browser(app, org):
         assert db.session.scalar(select(db.func.count()).select_from(CallbackRecord)) == 2
     timeline = text(intake.get(f"{LIST}details/?id={cid}"))
     timeline = timeline[timeline.index("complaint-timeline"):]
-    for label in ("Accept", "Forward", "Assign", "Resolve", "Approve result", "Record callback",
+    for label in ("Accept", "Forward", "Assign", "Resolve", "Approve result", "Callback (",
                   "Close", "已换新机", "Handler Qa", "Head Qa", "Intake", "Satisfied"):
         assert label in timeline
+    # one line per callback (its record and its event shown together)
+    assert timeline.count('<tr class="timeline-callback">') == 2
+    assert "Record callback" not in timeline
 
 
 def _started(app, org, status="in_progress", **fields):
@@ -253,11 +256,11 @@ def test_missing_csrf_token_changes_nothing(app, org):
     with app.app_context():
         before = snapshot()
     page = client.post(act_url(cid, "accept"), data={"version": "1"}, follow_redirects=True)
-    assert "CSRF" in flashes(text(page))
+    assert "nothing was saved" in flashes(text(page))  # (issue 11: in words, not "CSRF")
     page = client.post(act_url(cid, "reject"), data={"version": "1", "reason": "x",
                                                      "csrf_token": "forged##token"},
                        follow_redirects=True)
-    assert "CSRF" in flashes(text(page))
+    assert "nothing was saved" in flashes(text(page))
     with app.app_context():
         assert snapshot() == before
 
@@ -271,7 +274,7 @@ def test_stale_version_gets_the_changed_by_someone_else_message(app, org):
     click(first, cid, "accept")
     with app.app_context():
         before = snapshot()
-    data = {"csrf_token": token(second), "version": "1", "reason": "duplicate"}
+    data = {"csrf_token": token(second), "version": "1", "reason": "duplicate", "confirm": "y"}
     page = second.post(act_url(cid, "reject"), data=data, follow_redirects=True)
     assert "changed by someone else" in flashes(text(page))
     with app.app_context():
@@ -326,13 +329,18 @@ def test_detail_and_timeline_in_chinese(app, org):
 
 def test_forward_form_lists_only_departments_that_can_take_the_complaint(app, wide_org):
     """Active, not customer service, with an active head or handler: QA, LOG and HR — not
-    customer service, not the inactive OLD, not GMO (senior management only)."""
+    customer service, not the inactive OLD; GMO (senior management only) is shown disabled
+    with the reason (issue 11)."""
     import re
 
     cid = _started(app, wide_org, "accepted")
     html = text(login(app, "intake").get(act_url(cid, "forward")))
     select_html = re.search(r'<select[^>]*name="department_id"[^>]*>(.*?)</select>', html,
                             re.S).group(1)
-    offered = set(re.findall(r'<option[^>]*value="(\d+)"', select_html))
+    offered = set(re.findall(r'<option(?![^>]*disabled)[^>]*value="(\d+)"', select_html))
     org = wide_org
     assert offered == {str(org.qa), str(org.log), str(org.hr)}
+    disabled = re.findall(r'<option[^>]*disabled[^>]*value="(\d+)"|<option[^>]*value="(\d+)"'
+                          r'[^>]*disabled', select_html)
+    assert {a or b for a, b in disabled} == {str(org.gmo)}
+    assert "Nobody in that department could take the complaint" in select_html

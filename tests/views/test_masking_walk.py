@@ -38,7 +38,7 @@ DETAILS_PER_LIST = 3
 VARIANTS_PER_PATH = 3
 EXPORTS_PER_PATH = 2
 MAX_PAGES = 250
-SHORT_PHONE = "5550172"
+SHORT_PHONE = "0215550172"  # a landline with its area code (issue 11: one without is refused)
 
 
 def _staff(username: str) -> Staff:
@@ -87,7 +87,7 @@ def _seed_free_text(now) -> list[int]:
               "description": f"联系 {e1.customer_email} 或 {c.customer_phone}",
               "demand": "尽快处理", "received_at": now - timedelta(hours=2)},
              _staff("intake"), now=now - timedelta(hours=2))
-    # A 7-digit landline (registration takes 5 to 15 digits): masked too, not 555****0172.
+    # A 10-digit landline (021 + 7 digits): masked too (0*******72), not 021****0172.
     landline = register({"customer_name": "钱七", "customer_phone": SHORT_PHONE,
                          "title": "座机来电", "description": "d",
                          "received_at": now - timedelta(hours=3)},

@@ -41,3 +41,16 @@
         }
     }, true);
 })();
+
+/* Accessibility (issue 11, part 10; H6): a list's in-place yes/no edit links show an icon
+   only (Flask-Admin's form.js draws it): name each after its column ("Active"). */
+(function () {
+    document.querySelectorAll('a[data-role="x-editable-boolean"]').forEach(function (link) {
+        var cell = link.closest('td');
+        var table = link.closest('table');
+        var header = cell && table ? table.querySelectorAll('thead th')[cell.cellIndex] : null;
+        if (header && !link.hasAttribute('aria-label')) {
+            link.setAttribute('aria-label', header.textContent.trim());
+        }
+    });
+})();
