@@ -254,7 +254,7 @@ class ComplaintActionsMixin:
             return redirect(self.get_url(".index_view"))
         if form is None:
             form = BULK_FORMS[name]()
-        form.prepare()
+        form.prepare(None)  # the action's form, for no one complaint
         return self.render("complaint_bulk.html", form=form, action_name=name,
                            action_label=labels.ACTION.get(name, name), selected=selected,
                            form_messages=form_messages,

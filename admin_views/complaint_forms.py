@@ -367,38 +367,32 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 # --- bulk actions on the list -----------------------------------------------------------
 
 
-class BulkForwardForm(DeskForm):
-    department_id = _select(_l("Target department"))
+# The bulk forms are the action forms for a selection: no version (each complaint is
+# checked as it is now) and nothing that depends on one complaint.
 
-    def prepare(self):
+
+class BulkForwardForm(ForwardForm):
+    version = None
+    assignee_id = None  # the department head of each assigns
+
+    def prepare(self, complaint=None):
         self.department_id.choices = department_choices()
 
     def inputs(self):
         return {"department_id": self.department_id.data or None}
 
 
-class BulkEscalateForm(DeskForm):
-    reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
-
-    def prepare(self):
-        pass
-
-    def inputs(self):
-        return {"reason": _text(self.reason.data)}
+class BulkEscalateForm(ReasonForm):
+    version = None
 
 
-class BulkCloseForm(DeskForm):
+class BulkCloseForm(ActionForm):
     """Closing ends the handling (rules.is_final): confirmed on the server, not in JS only."""
 
+    version = None
     confirm = BooleanField(
         _l("I confirm: close the selected complaints. This ends their handling."),
         validators=[InputRequired(message=_l("Tick “I confirm” to go on."))])
-
-    def prepare(self):
-        pass
-
-    def inputs(self):
-        return {}
 
 
 BULK_FORMS = {Action.FORWARD: BulkForwardForm, Action.ESCALATE: BulkEscalateForm,
