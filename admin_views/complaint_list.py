@@ -15,6 +15,7 @@ from sqlalchemy import false
 from sqlalchemy.orm import selectinload
 
 from models import Complaint
+from rules import Role
 from services import queries
 from services import search as search_service
 from services.queues import extension_clause, has_escalation_queue, has_work_queue
@@ -82,12 +83,28 @@ class ComplaintListMixin:
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
         g.complaint_list_mode = self.queue_mode(search, filters)
+        g.complaint_list_filtered = bool(filters)
         try:
             return super().get_list(page, sort_column, sort_desc, search, filters,
                                     execute=execute, page_size=page_size)
         finally:
             g.complaint_list_mode = None
+            g.search_hit_count = None
             search_service.sorting_back_on()  # after a search with many hits (PostgreSQL)
+
+    def known_total(self, cap):
+        """The list's total when the search already counted it (list_total.py): a search
+        over everything by a role that sees everything, with no filter, lists exactly the
+        index's hits; their number (exact up to search.WALK, past it only "more than
+        WALK") saves counting them again."""
+        hits = g.get("search_hit_count")
+        if (hits is None or g.get("complaint_list_filtered") or g.get("hide_search")
+                or g.get("complaint_list_mode") != ALL
+                or current_user.role not in Role.SEE_ALL):
+            return None
+        if hits > search_service.WALK and search_service.WALK < cap:
+            return None  # more than WALK, not known to be more than the cap: counted
+        return hits
 
     def init_search(self):
         return True  # our own indexed search below, not LIKE '%…%' over columns
@@ -118,6 +135,7 @@ class ComplaintListMixin:
                     joins, count_joins)
         parsed = search_service.parse(search)
         clause = search_service.search_clause(search, parsed)
+        g.search_hit_count = search_service.hit_count()
         if parsed is not None and "too_short" in parsed.notes:
             flash(_("Type at least 3 digits of a number or 4 of a phone."), "info")
         if clause is not None:

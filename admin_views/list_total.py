@@ -42,6 +42,11 @@ class ListTotalMixin:
 
     total_cap = TOTAL_CAP
 
+    def known_total(self, cap: int) -> int | None:
+        """The total when the view knows it without counting — exactly, or as more than
+        ``cap`` (else None: counted)."""
+        return None
+
     def list_total_cap(self, search) -> int:
         """The cap of this list's total: lower for a search (SEARCH_TOTAL_CAP)."""
         return SEARCH_TOTAL_CAP if search else self.total_cap
@@ -55,15 +60,19 @@ class ListTotalMixin:
         if count is not None:  # the view counts exactly (not a simple_list_pager view)
             return count, query.all()
         cap = self.list_total_cap(search)
+        known = self.known_total(cap)
         total = _capped_count(query, self.model.id, cap)
-        rows = query.add_columns(total.label("desk_list_total")).all()
-        data = [row[0] for row in rows]
-        if rows:
-            found = rows[0][1]
-        elif not page:
-            found = 0
-        else:  # past the last page: nothing carried the number
-            found = query.session.execute(select(total)).scalar()
+        if known is not None:  # counted already (a search's hits): not counted again
+            data, found = query.all(), known
+        else:
+            rows = query.add_columns(total.label("desk_list_total")).all()
+            data = [row[0] for row in rows]
+            if rows:
+                found = rows[0][1]
+            elif not page:
+                found = 0
+            else:  # past the last page: nothing carried the number
+                found = query.session.execute(select(total)).scalar()
         capped = found > cap
         g.desk_list_total = {"count": None if capped else found, "capped": capped, "cap": cap}
         return (None if capped else found), data

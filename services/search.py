@@ -79,6 +79,7 @@ def search_clause(text: str | None, parsed=None):
     - words → each part is a part of the customer's name or words of the texts.
     Only punctuation (``%``, ``_``, quotes) matches nothing.
     """
+    db.session.info.pop(HIT_COUNT, None)
     q = parsed if parsed is not None else parse(text)
     if q is None:
         return None
@@ -90,6 +91,7 @@ def search_clause(text: str | None, parsed=None):
         return false()
     ids = _matching_ids(q.match)
     count, hits = _first_hits(ids)
+    db.session.info[HIT_COUNT] = count  # exact up to WALK, else WALK + 1 (hit_count)
     if hits is not None:
         # Few hits (a phone, a number tail, a name, a rare word): all known now, fetched
         # by primary key and sorted. Neither planner can guess an index query's hits.
@@ -109,6 +111,15 @@ def search_clause(text: str | None, parsed=None):
         return (Complaint.id + 0).in_(ids)
     _sorting_off()
     return Complaint.id.in_(ids)
+
+
+HIT_COUNT = "search_hit_count"
+
+
+def hit_count() -> int | None:
+    """The number of index hits of the last :func:`search_clause` (exact up to WALK; past
+    it WALK + 1), or None when it searched no index (a number prefix, nothing to find)."""
+    return db.session.info.pop(HIT_COUNT, None)
 
 
 DENSE = 2000  # up to so many hits, the list gets their ids (bench/)

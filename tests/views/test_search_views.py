@@ -197,6 +197,45 @@ def test_many_hits_are_listed_in_the_same_order(app, org, kettle, monkeypatch):
     assert len(sparse) == 13 and some == sparse and dense == sparse
 
 
+def _total(response) -> str | None:
+    m = re.search(r'<span class="desk-list-total[^"]*">(.*?)</span>', text(response), re.S)
+    return m.group(1).strip() if m else None
+
+
+def test_the_total_of_a_search_is_the_number_listed(app, org, kettle, monkeypatch):
+    """The total beside the pager: the index's own count where the list is exactly its hits
+    (a role seeing everything, no filter), counted in scope otherwise; past the search cap,
+    "more than 1,000" (here the cap lowered to 5)."""
+    from admin_views import list_total
+    from services import search as search_service
+
+    with app.app_context():
+        for n in range(7):
+            make_complaint(number=f"TS-20261125-{n:04d}", title="电水壶又漏电",
+                           department_id=org.qa if n < 3 else org.log, status="forwarded",
+                           received_at=NOW - timedelta(hours=n + 1))
+    manager = login(app, "manager")
+    assert _total(find(manager, "manager", "漏电", page_size=20)) == "8 records"
+    filtered = find(manager, "manager", "漏电", page_size=20, flt0_department_equals=org.qa)
+    assert len(numbers(filtered)) == _count_listed(filtered)
+    head = login(app, "head_qa")  # scope: QA's four (the kettle and three of the seven)
+    assert numbers(find(head, "head_qa", "漏电", page_size=20)) and \
+        _total(find(head, "head_qa", "漏电", page_size=20)) == "4 records"
+    # few hits (their ids known), and many (the order walked: DENSE < WALK as in real life)
+    for dense, walk in ((search_service.DENSE, search_service.WALK), (2, 3)):
+        monkeypatch.setattr(search_service, "DENSE", dense)
+        monkeypatch.setattr(search_service, "WALK", walk)
+        monkeypatch.setattr(list_total, "SEARCH_TOTAL_CAP", 5)
+        assert _total(find(manager, "manager", "漏电")) == "More than 5 records"
+        monkeypatch.setattr(list_total, "SEARCH_TOTAL_CAP", 1000)
+        assert _total(find(manager, "manager", "漏电")) == "8 records"
+
+
+def _count_listed(response) -> int:
+    """The total shown, as a number."""
+    return int(re.search(r"(\d+) records?", _total(response)).group(1))
+
+
 # --- a masked role's contact search by POST: the number in no URL (contact_search.py) ----
 
 PHONE = "13900001111"
