@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
-import time
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -32,6 +31,7 @@ from flask_login import current_user
 
 from rules.intake import mask_email, mask_phone
 from rules.search import clean, is_contact_like
+from services import clock
 from services import search as search_service
 
 from .auth import PlainForm
@@ -79,10 +79,15 @@ def _open(scheme: str, sealed: str) -> str | None:
         return None
 
 
+def _stamp() -> float:
+    """Seconds of the company clock (services.clock), to age the kept searches."""
+    return clock.now().timestamp()
+
+
 def _entries() -> list:
     """This session's searches still fresh, for the signed-in user: [key, scheme, sealed,
     stamp, user id] each."""
-    now = time.time()
+    now = _stamp()
     uid = getattr(current_user, "id", None)
     kept = session.get(SESSION_KEY)
     if not isinstance(kept, list):
@@ -98,7 +103,7 @@ def remember(term: str) -> str:
     key = secrets.token_urlsafe(KEY_BYTES)
     scheme, sealed = _seal(term)
     kept = _entries()[-(KEPT - 1):] if KEPT > 1 else []
-    kept.append([key, scheme, sealed, time.time(), getattr(current_user, "id", None)])
+    kept.append([key, scheme, sealed, _stamp(), getattr(current_user, "id", None)])
     session[SESSION_KEY] = kept
     return key
 
