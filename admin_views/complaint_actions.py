@@ -36,6 +36,10 @@ _RESULT_CONTEXT = (Action.REVIEW_APPROVE, Action.REVIEW_SEND_BACK, Action.CALLBA
 _RESULT_FIELDS = ("root_cause", "responsibility", "remedy", "compensation_amount", "resolution")
 # "I confirm" (the check box of an action that ends the handling: rules.is_final).
 CONFIRM_FIELD = "confirm"
+# Actions whose few inputs sit on the detail page itself (the head picks the handler there);
+# an action that ends the handling with no input (close) is confirmed there too, by its
+# "I confirm" box — checked on the server all the same (_confirmation_pending).
+INLINE_FORMS = (Action.ASSIGN,)
 CONFIRMED_MASTER_FIELD = "confirmed_master"
 
 
@@ -51,11 +55,15 @@ class ComplaintActionsMixin:
             form_class = ACTION_FORMS.get(name)
             if form_class is None:
                 continue
-            entries.append({"name": name, "label": labels.ACTION.get(name, name),
-                            # one that ends the handling opens its page, to be confirmed
-                            "needs_form": form_class.fields_needed or rules.is_final(name),
-                            "final": rules.is_final(name),
-                            "url": self.get_url(".act_view", action_name=name, id=complaint.id)})
+            final = rules.is_final(name)
+            entry = {"name": name, "label": labels.ACTION.get(name, name),
+                     "needs_form": form_class.fields_needed, "final": final,
+                     "url": self.get_url(".act_view", action_name=name, id=complaint.id)}
+            if name in INLINE_FORMS:  # done from this page: one page load fewer
+                form = form_class()
+                form.prepare(complaint)
+                entry.update(needs_form=False, inline_form=form)
+            entries.append(entry)
         return entries
 
     def unavailable_actions(self, complaint):

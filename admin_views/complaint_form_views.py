@@ -27,6 +27,7 @@ from services import complaints as complaint_service
 from services import edits as edit_service
 
 from .form_errors import csrf_messages, show_refusal
+from .i18n import rule_message
 
 
 class ComplaintFormViewsMixin:
@@ -64,11 +65,30 @@ class ComplaintFormViewsMixin:
                 else:
                     flash(_("Complaint %(number)s registered.", number=complaint.number),
                           "success")
+                    if request.form.get("then") == "forward":
+                        return self._accept_then_forward(complaint)
                     return redirect(self.get_save_return_url(complaint, is_created=True))
             else:
                 messages = csrf_messages(form) + self._dry_run(form)
         return self.render(self.create_template, form=form, return_url=return_url,
                            form_messages=messages)
+
+    def accepts_on_registration(self) -> bool:
+        """Whether the user's role accepts and forwards what it registers (customer
+        service): the form offers "Save, accept and forward"."""
+        return current_user.role in rules.ACTION_ROLES.get(rules.Action.ACCEPT, ())
+
+    def _accept_then_forward(self, complaint):
+        """Registered: accepted at once (the rules decide, as for the button) and on to the
+        forward form; a refusal says why, on the complaint's page."""
+        try:
+            complaint_service.perform(complaint.id, rules.Action.ACCEPT, current_user,
+                                      expected_version=complaint.version)
+        except rules.RuleError as err:
+            flash(rule_message(err), "error")
+            return redirect(self.get_save_return_url(complaint, is_created=True))
+        return redirect(self.get_url(".act_view", action_name=rules.Action.FORWARD,
+                                     id=complaint.id))
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):

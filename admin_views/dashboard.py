@@ -22,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import and_
 
 from rules import Role, Status
+from rules.intake import REGISTER_ROLES
 from services import calendar_source, clock, notifications, queries, queues
 
 from . import labels
@@ -126,7 +127,11 @@ class DashboardView(SecureIndexView):
         return self.render(
             "dashboard.html", unread=unread, unread_total=unread_total,
             notification_label=notification_kind, now=now, extra_links=links,
-            labels=labels, complaints_url=complaints_url, **context)
+            labels=labels, complaints_url=complaints_url,
+            # the phone rings: registering is one click from the home page
+            register_url=(url_for("complaint.create_view")
+                          if current_user.role in REGISTER_ROLES else None),
+            **context)
 
     # --- the figures -------------------------------------------------------------------
 

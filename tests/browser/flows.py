@@ -119,6 +119,14 @@ def act(b, name: str, fields: dict | None = None, confirm: bool = False):
     confirm when asked; land back on the complaint page."""
     buttons = [x for x in b.els(f".action-{name}") if x.is_displayed()]
     assert buttons, f"no {name} button on {b.path}: {b.text('body')[:400]}"
+    if b.has(f"form.inline-{name}"):  # its inputs on the complaint page itself
+        inline = {f"inline-{name}-{k}": v for k, v in (fields or {}).items()}
+        if confirm or b.has(f"#confirm-{name}"):
+            inline[f"confirm-{name}"] = True
+        b.fill(inline)
+        b.click(buttons[0])
+        assert "/details/" in b.path, f"{name}: still on {b.path}: {errors(b)}"
+        return
     b.click(buttons[0])
     if "/act/" in b.path or b.has("form .desk-confirm, form [name=confirm]"):
         if fields:
@@ -193,7 +201,8 @@ def task_register_and_forward(b, *, title: str, mistakes: int = 0, lang: str = "
     if mistakes >= 2:  # and an e-mail address without its domain's end
         form["customer_email"] = "zhangsanfeng@qq"
     b.fill(form)
-    save = "form.admin-form [type=submit]"
+    shortcut = "form.admin-form button.save-and-forward"
+    save = shortcut if b.has(shortcut) else "form.admin-form [type=submit]"
     if not mistakes:
         b.submit(save)
     elif not b.try_submit(save):  # the browser itself refused (a required field)
@@ -223,6 +232,8 @@ def task_register_and_forward(b, *, title: str, mistakes: int = 0, lang: str = "
     numbers = NUMBER.findall(text)
     assert numbers, f"no complaint number after saving: {text[:500]}"
     number = numbers[0]
+    if "/act/forward/" in b.path:  # saved, accepted, and on to the forward form at once
+        return _forward_to_qa(b, lang, number)
     if "/details/" not in b.path:
         links = b.d.find_elements(By.XPATH, f"//a[normalize-space(.)='{number}']")
         if links:
@@ -233,6 +244,10 @@ def task_register_and_forward(b, *, title: str, mistakes: int = 0, lang: str = "
     buttons = [x for x in b.els(".action-forward") if x.is_displayed()]
     assert buttons, f"no forward button on {b.path}"
     b.click(buttons[0])
+    return _forward_to_qa(b, lang, number)
+
+
+def _forward_to_qa(b, lang: str, number: str) -> str:
     check_forward_form(b, lang)
     b.fill({"department_id": "质量管理部"})
     b.submit("form.complaint-action-form [type=submit], form[action*='/act/'] [type=submit]")
@@ -309,8 +324,11 @@ def task_callback_and_close(b, number: str):
     check(b, "已完成 2 次" in progress, f"callback progress after it: {progress!r}")
     buttons = [x for x in b.els(".action-close") if x.is_displayed()]
     assert buttons, f"no close button on {b.path}: {b.text()[:300]}"
+    if b.has("#confirm-close"):  # "I confirm" beside the button, checked on the server
+        check(b, "我确认" in b.text(".inline-close"), "closing asks for a confirmation")
+        b.fill({"confirm-close": True})
     b.click(buttons[0])
-    if "/act/" in b.path:  # closing asks to confirm
+    if "/act/" in b.path:  # closing asks to confirm on its own page
         check(b, b.has("[name=confirm]"), "closing asks for a confirmation")
         if b.has("[name=confirm]"):
             b.fill({"confirm": True})

@@ -113,7 +113,8 @@ def act(client, cid, action, *, confirm=True, **data):
 
 
 def click(client, cid, action):
-    """Press a one-click action button (accept, approve, close) on the complaint page."""
+    """Press a one-click action button (accept, approve; close with its "I confirm" box)
+    on the complaint page."""
     html = client.get(f"{LIST}details/?id={cid}").get_data(as_text=True)
     if re.search(r'<a class="[^"]*action-' + action + r'"', html):
         return act(client, cid, action)  # it ends the handling: its page asks to confirm
@@ -124,6 +125,8 @@ def click(client, cid, action):
     inner = match.group(2)
     data = {"csrf_token": next(g for g in _CSRF.search(inner).groups() if g),
             "version": next(g for g in _VERSION.search(inner).groups() if g)}
+    if 'name="confirm"' in inner:  # it ends the handling: "I confirm" ticked, as asked
+        data["confirm"] = "y"
     return client.post(url, data=data, follow_redirects=True)
 
 

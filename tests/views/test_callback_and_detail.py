@@ -167,12 +167,16 @@ def test_extension_decision_form_shows_the_request(app, org):
 
 
 def test_close_is_done_only_once_confirmed(app, org):
-    """Close opens a page; posting it without "I confirm" changes nothing and asks again."""
+    """Close sits on the detail page with its "I confirm" box (its own page too); posting
+    it without the box ticked changes nothing and asks again, on the server."""
     with app.app_context():
         cid = waiting_callback(org, callbacks_reached=2)
     clerk = login(app, "intake")
     html = details(clerk, cid)
-    assert re.search(rf'<a class="[^"]*action-close" href="[^"]*act/close/\?id={cid}"', html)
+    inline = re.search(rf'<form method="post" action="[^"]*act/close/\?id={cid}"[^>]*>(.*?)</form>',
+                       html, re.S)
+    assert inline and 'name="confirm" value="y"' in inline.group(1)
+    assert "I confirm: this ends the handling." in inline.group(1)
     form = text(clerk.get(act_url(cid, "close")))
     assert 'name="confirm"' in form and "Callbacks: 2 needed, 2 done" in squash(form)
     with app.app_context():
@@ -366,3 +370,29 @@ def test_notes_that_are_not_system_notes_stay_as_stored(app, action, note):
 
     with app.test_request_context(headers=ZH):
         assert shown_note(action, note) == note
+
+
+# --- the head assigns from the detail page (one page load fewer) -------------------------------
+
+
+def test_the_head_assigns_on_the_detail_page(app, org):
+    """The handler is picked on the complaint's page: only the department's people are
+    offered, and the inline form assigns as the action's own page does."""
+    with app.app_context():
+        cid = make_complaint(status="forwarded", department_id=org.qa)
+    head = login(app, "head_qa")
+    html = details(head, cid)
+    inline = re.search(
+        rf'<form method="post" action="[^"]*act/assign/\?id={cid}"[^>]*>(.*?)</form>', html, re.S)
+    assert inline, "no assign form on the detail page"
+    options = dict((v, n) for v, n in re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]+)<',
+                                                 inline.group(1)))
+    assert str(org.users["handler_qa"]) in options and str(org.users["handler_log"]) not in options
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', inline.group(1))
+    version = re.search(r'name="version" value="(\d+)"', inline.group(1)).group(1)
+    page = head.post(act_url(cid, "assign"), data={
+        "csrf_token": csrf.group(1), "version": version,
+        "assignee_id": str(org.users["handler_qa"])}, follow_redirects=True)
+    assert "Status: In progress" in flashes(text(page))
+    with app.app_context():
+        assert db.session.get(Complaint, cid).assignee_id == org.users["handler_qa"]

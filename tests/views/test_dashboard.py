@@ -363,3 +363,14 @@ def test_anonymous_visitor_is_sent_to_login(app, org):
     """The home page is not public."""
     response = app.test_client().get("/admin/")
     assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_registering_is_one_click_from_the_home_page(app, org):
+    """The phone rings: "Register a complaint" on the dashboard opens the form (for anyone:
+    every role may register what it received, rules.intake.REGISTER_ROLES)."""
+    html = text(login(app, "intake").get("/admin/", headers={"Accept-Language": "zh-CN"}))
+    link = re.search(r'<div class="mb-2 dash-register">\s*<a class="btn btn-primary" '
+                     r'href="([^"]+)">.*?登记投诉</a>', html, re.S)
+    assert link and link.group(1) == "/admin/complaint/new/"
+    assert login(app, "intake").get(link.group(1)).status_code == 200
+    assert "dash-register" in text(login(app, "handler_qa").get("/admin/"))

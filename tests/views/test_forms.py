@@ -474,3 +474,49 @@ def test_typing_through_a_long_call_keeps_the_session_and_the_form_saves(app, or
     with app.app_context():
         assert db.session.scalar(select(Complaint.title)) == "t"
     assert app.test_client().get(url).status_code == 302
+
+
+# --- the phone rings: register, accept and forward without the pages between ---------------
+
+
+def test_save_accept_and_forward_goes_straight_to_the_forward_form(app, org):
+    """Customer service's "Save, accept and forward": registered, accepted by the rules as
+    the button would, and the forward form next (the detail page and the accept click
+    skipped); the category's usual department is suggested there."""
+    with app.app_context():
+        category = db.session.scalar(select(Category.id).order_by(Category.id).limit(1))
+    client = login(app, "intake")
+    page = _registration(client, then="forward", category_id=str(category))
+    assert page.status_code == 302
+    with app.app_context():
+        complaint = db.session.scalars(select(Complaint).order_by(Complaint.id.desc())).first()
+        assert complaint.status == "accepted" and complaint.customer_name == "王五"
+        cid = complaint.id
+    assert page.location.endswith(f"/admin/complaint/act/forward/?id={cid}")
+    form = client.get(page.location)
+    assert form.status_code == 200 and 'name="department_id"' in text(form)
+
+
+def test_save_and_forward_without_a_category_says_why_on_the_complaint(app, org):
+    """No category yet: registered, not accepted (the rules' reason on its page)."""
+    client = login(app, "intake")
+    page = _registration(client, then="forward", category_id="")
+    assert page.status_code == 302 and "/details/" in page.location
+    html = text(client.get(page.location))
+    assert "Choose the complaint&#39;s category before accepting it." in html
+    with app.app_context():
+        complaint = db.session.scalars(select(Complaint).order_by(Complaint.id.desc())).first()
+        assert complaint.status == "registered"
+
+
+def test_only_roles_that_accept_are_offered_save_and_forward(app, org):
+    """A handler relays what they registered to customer service: no such button, and a
+    forged ``then=forward`` registers only (customer service accepts it)."""
+    assert 'value="forward"' in text(login(app, "intake").get(f"{LIST}new/"))
+    handler = login(app, "handler_qa")
+    assert 'value="forward"' not in text(handler.get(f"{LIST}new/"))
+    page = _registration(handler, then="forward")
+    assert page.status_code == 302 and "/act/" not in page.location
+    with app.app_context():
+        complaint = db.session.scalars(select(Complaint).order_by(Complaint.id.desc())).first()
+        assert complaint.status == "registered"
