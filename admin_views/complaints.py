@@ -19,7 +19,7 @@ import rules
 from models import Complaint, db
 from rules import Role
 from rules.intake import EDIT_ROLES, REGISTER_ROLES, relays
-from services import customer_messages, queries
+from services import clock, customer_messages, queries
 
 from . import labels
 from .attachments import AttachmentsMixin
@@ -144,6 +144,8 @@ class ComplaintView(ComplaintListMixin, ComplaintFormViewsMixin, ComplaintAction
     def create_form(self, obj=None):
         form = super().create_form(obj)
         form.category_id.choices = category_choices()
+        if request.method == "GET" and not form.received_at.data:
+            form.received_at.data = clock.now()  # the call came in as the form was opened
         if not self.chooses_channel():
             del form.channel
         return form

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from models import Category, Complaint, Department, Staff, db
+from models import Category, Complaint, Department, SlaPolicy, Staff, db
 from models.engine import write_transaction
 from rules import Action, Role, RuleError, Status
 
@@ -234,10 +234,15 @@ def _ensure_org():
                 department.head_id = head.id
         for category in db.session.scalars(select(Category)):
             code = CATEGORY_DEPARTMENTS.get(category.code)
-            if (code and hasattr(category, "default_department_id")
-                    and category.default_department_id is None):
+            if code and category.default_department_id is None:
                 category.default_department_id = depts[code].id
+        # The policies the schema seeds carry English names; the demo company's are Chinese.
+        for policy in db.session.scalars(select(SlaPolicy)):
+            policy.name = POLICY_NAMES.get(policy.name, policy.name)
     return depts
+
+
+POLICY_NAMES = {"Default": "默认时限", "Product-quality complaints": "产品质量投诉时限"}
 
 
 def load_demo(count: int = 300, seed: int = 20261123) -> str:

@@ -520,3 +520,9 @@ def test_only_roles_that_accept_are_offered_save_and_forward(app, org):
     with app.app_context():
         complaint = db.session.scalars(select(Complaint).order_by(Complaint.id.desc())).first()
         assert complaint.status == "registered"
+
+
+def test_the_received_time_is_filled_in_with_now(app, org):
+    """The call came in as the form was opened: 接收时间 is filled in (company time)."""
+    html = text(login(app, "intake").get(f"{LIST}new/"))
+    assert f'value="{clock.now():%Y-%m-%dT%H:%M}"' in _input(html, "received_at")
