@@ -1,4 +1,4 @@
-"""Friendly error pages (issue 11, part 6): 403, 404 and 500 in the user's language.
+"""Friendly error pages (issue 11, part 6): 400, 403, 404, 405 and 500 in the user's language.
 
 A signed-in user gets the desk's page with its navbar (menu, search, bell, language
 switch, log out), so they go on working from it; an anonymous visitor gets the plain
@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from models import db
 
-CODES = (403, 404, 500)
+CODES = (400, 403, 404, 405, 500)
 
 # The last resort: no template, no database, no translation catalogue.
 BARE = """<!DOCTYPE html><html lang="zh-CN"><head><meta charset="UTF-8">
@@ -52,7 +52,7 @@ def _wants_json() -> bool:
 
 
 def init_error_pages(app: Flask, admin: Admin) -> None:
-    """Register the 403/404/500 handlers; ``admin`` draws the navbar for signed-in users."""
+    """Register the 400/403/404/405/500 handlers; ``admin`` draws the navbar for signed-in users."""
     view = ErrorPageView(name=_l("Error"), endpoint="desk_error_page")
     view.admin = admin  # rendering only: not added to the menu, so no URL of its own
 

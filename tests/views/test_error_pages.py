@@ -167,3 +167,31 @@ def test_error_pages_carry_the_security_headers(app, org):
         assert r.status_code == code
         assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
         assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_405_for_a_signed_in_clerk_in_chinese_has_the_navbar(app, org):
+    """A button's address opened in the browser (log out is a POST): the desk's page."""
+    client = _signed_in(app, org, "intake", "zh_Hans_CN")
+    r = client.get("/logout")
+    html = _page(r)
+    assert r.status_code == 405 and r.mimetype == "text/html"
+    assert _h1(html) == "不能以这种方式打开此地址"
+    assert "此地址供按钮或表单提交使用" in html and _navbar(html)
+    assert "Method Not Allowed" not in html
+
+
+def test_400_for_a_visitor_and_a_signed_in_user(app, org):
+    """A request the desk cannot read: the plain branded page, or the desk's in English."""
+    from flask import abort
+
+    def unreadable():
+        abort(400)
+
+    app.add_url_rule("/unreadable", "unreadable", unreadable)
+    r = app.test_client().get("/unreadable")
+    assert r.status_code == 400 and "Bad Request" not in _page(r)
+    assert "The request could not be read" in _page(r)
+    client = _signed_in(app, org, "handler_qa", "en")
+    html = _page(client.get("/unreadable"))
+    assert _h1(html) == "The request could not be read"
+    assert "Go back, reload the page and try again." in html and _navbar(html)
