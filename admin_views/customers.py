@@ -5,8 +5,9 @@ none of whose complaints they may see is "not found", as a complaint outside the
 is. Contacts are masked for roles that do not see them (rules.privacy), free text too.
 
 The lookup (``lookup.json``) is what the registration form asks while the clerk types a
-phone (static/desk/customer_lookup.js): a GET without side effects but its rate counter,
-JSON only, ``no-store`` and ``nosniff``, limited per user (rules.customers).
+phone (static/desk/customer_lookup.js): a POST with the form's CSRF token (the phone in
+the body, never in a URL), without side effects but its rate counter and the masked roles'
+search record, JSON only, ``no-store`` and ``nosniff``, limited per user (rules.customers).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from services import clock
 from services import customers as service
 
 from . import labels
-from .base import SecureBaseView
+from .base import DeskForm, SecureBaseView
 from .privacy import contacts_visible, shown_text
 
 
@@ -81,15 +82,19 @@ class CustomerView(SecureBaseView):
                            complaints=found.complaints, phone=phone, email=email,
                            labels=labels, shown_text=shown_text)
 
-    @expose("/lookup.json")
+    @expose("/lookup.json", methods=("POST",))
     def lookup(self):
+        # POST with the registration form's CSRF token: the phone typed goes in the body,
+        # never in a URL (browser history, proxy and access logs).
+        if not DeskForm(request.form).validate():
+            return _json({"error": _("The page has expired: reload it.")}, 400)
         now = clock.now()
         allowed, wait = service.count_lookup(current_user.id, now)
         if not allowed:
             response = _json({"error": _("Too many look-ups: please wait a moment.")}, 429)
             response.headers["Retry-After"] = str(wait)
             return response
-        phone, email = request.args.get("phone"), request.args.get("email")
+        phone, email = request.form.get("phone"), request.form.get("email")
         service.log_contact_search(current_user.actor, "registration lookup", phone, email)
         found = service.lookup(current_user.actor, phone, email, now)
         return _json({

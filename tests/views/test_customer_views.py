@@ -5,6 +5,7 @@ the link from a complaint, and the registration form's script."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from models.org import LoginAttempt
 from rules import Action, Status
 from rules import customers as rule
 from services import clock
-from tests.factories import T0, Desk, recorded_statements
+from tests.factories import T0, Desk, csrf_token, recorded_statements
 
 NOW = T0 + timedelta(days=2)
 PHONE = "13800138000"
@@ -65,6 +66,17 @@ def _page(client, auth, user, url):
     return client.get(url)
 
 
+LOOKUP = "/admin/customer/lookup.json"
+
+
+def _lookup(client, query: str):
+    """The registration form's lookup as its script sends it: a POST with the form's CSRF
+    token and the phone / e-mail in the body (``query`` written as a query string)."""
+    data = dict(parse_qsl(query, keep_blank_values=True))
+    data["csrf_token"] = csrf_token(client, "/admin/complaint/new/")
+    return client.post(LOOKUP, data=data)
+
+
 @pytest.mark.parametrize("user", ROLES)
 def test_customer_page_per_role(client, auth, history, user):
     response = _page(client, auth, user, f"/admin/customer/{history['customer']}/")
@@ -96,10 +108,11 @@ def test_customer_page_not_found(client, auth, history):
 
 
 def test_anonymous_is_sent_to_login(client, history):
-    for url in (f"/admin/customer/{history['customer']}/", "/admin/customer/",
-                f"/admin/customer/lookup.json?phone={PHONE}"):
+    for url in (f"/admin/customer/{history['customer']}/", "/admin/customer/"):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+    response = client.post(LOOKUP, data={"phone": PHONE})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_customer_page_runs_a_fixed_number_of_queries(app, client, auth, history):
@@ -136,7 +149,8 @@ def test_find_by_phone_per_role(client, auth, history, user):
 
 @pytest.mark.parametrize("user", ROLES)
 def test_lookup_per_role(client, auth, history, user):
-    response = _page(client, auth, user, f"/admin/customer/lookup.json?phone={PHONE}")
+    auth.login(user)
+    response = _lookup(client, f"phone={PHONE}")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.headers["Cache-Control"] == "no-store"
@@ -160,11 +174,11 @@ def test_lookup_per_role(client, auth, history, user):
 
 def test_lookup_recent_only_is_a_note(client, auth, history):
     auth.login("intake")
-    data = client.get(f"/admin/customer/lookup.json?phone={PHONE}").get_json()
+    data = _lookup(client, f"phone={PHONE}").get_json()
     assert [r["number"] for r in data["recent"]] == [history["numbers"][history["closed"]]]
-    other = client.get("/admin/customer/lookup.json?phone=13700000000").get_json()
+    other = _lookup(client, "phone=13700000000").get_json()
     assert other["open"] == [] and other["level"] is None
-    by_email = client.get("/admin/customer/lookup.json?email=Li.Na@example.com").get_json()
+    by_email = _lookup(client, "email=Li.Na@example.com").get_json()
     assert by_email["open"] == []  # a phone customer is found by phone, not by e-mail
 
 
@@ -172,33 +186,43 @@ def test_lookup_recent_only_is_a_note(client, auth, history):
                                    "phone=" + "9" * 1500, "email=@", "x=1", ""])
 def test_lookup_bad_input(client, auth, history, query):
     auth.login("intake")
-    response = client.get(f"/admin/customer/lookup.json?{query}")
+    response = _lookup(client, f"{query}")
     assert response.status_code == 200
     assert response.get_json()["open"] == []
 
 
 def test_lookup_is_rate_limited_per_user(app, client, auth, history):
     auth.login("intake")
-    url = f"/admin/customer/lookup.json?phone={PHONE}"
-    codes = [client.get(url).status_code for _ in range(rule.LOOKUP_LIMIT)]
+    query = f"phone={PHONE}"
+    codes = [_lookup(client, query).status_code for _ in range(rule.LOOKUP_LIMIT)]
     assert set(codes) == {200}
-    refused = client.get(url)
+    refused = _lookup(client, query)
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "60"
     assert refused.headers["Cache-Control"] == "no-store"
     assert "wait" in refused.get_json()["error"]
     auth.logout()
     auth.login("manager")  # another user is not held back
-    assert client.get(url).status_code == 200
+    assert _lookup(client, query).status_code == 200
     with app.app_context():
         keys = set(db.session.scalars(select(LoginAttempt.key)))
         assert {f"lookup:{auth_id}" for auth_id in (history["intake"], history["manager"])} \
             <= keys
 
 
-def test_lookup_refuses_post(client, auth, history):
-    auth.login("intake")
-    assert client.post("/admin/customer/lookup.json", data={"phone": PHONE}).status_code == 405
+def test_lookup_takes_no_phone_in_a_url_and_needs_the_forms_token(app, client, auth, history):
+    """A GET (the phone in the address) is refused; a POST without the form's CSRF token
+    is refused in JSON, and nothing is searched or recorded."""
+    auth.login("supervisor")
+    by_get = client.get(f"{LOOKUP}?phone={PHONE}", follow_redirects=True)
+    assert by_get.status_code == 404 and by_get.mimetype == "text/html"  # no such page
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(LoginAttempt))
+    refused = client.post(LOOKUP, data={"phone": PHONE})
+    assert refused.status_code == 400 and "reload" in refused.get_json()["error"]
+    assert PHONE not in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LoginAttempt)) == before
 
 
 def test_complaint_page_links_the_customer_file(client, auth, history):
@@ -246,8 +270,8 @@ def test_masked_roles_contact_searches_are_logged(app, client, auth, history, us
 
     auth.login(user)
     client.get(f"/admin/customer/?phone={PHONE}")
-    client.get(f"/admin/customer/lookup.json?phone={PHONE}")
-    client.get("/admin/customer/lookup.json?phone=138")  # too short: no search, no event
+    _lookup(client, f"phone={PHONE}")
+    _lookup(client, "phone=138")  # too short: no search, no event
     with app.app_context():
         details = list(db.session.scalars(select(AdminEvent.detail).where(
             AdminEvent.action == CONTACT_SEARCHED)))
@@ -268,5 +292,5 @@ def test_customer_page_escapes_what_was_typed(app, client, auth, wide_org):
     html = client.get(f"/admin/customer/{customer_id}/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
     assert "<img src=x" not in html
-    data = client.get(f"/admin/customer/lookup.json?phone={PHONE}").get_json()
+    data = _lookup(client, f"phone={PHONE}").get_json()
     assert data["open"][0]["title"] == "<img src=x onerror=alert(2)>"  # JSON; shown as text

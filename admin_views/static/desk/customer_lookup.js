@@ -12,6 +12,7 @@
     var url = box.getAttribute('data-lookup-url');
     var phone = document.getElementById('customer_phone');
     var email = document.getElementById('customer_email');
+    var token = document.querySelector('#complaint-register-form input[name="csrf_token"]');
     var timer = null;
     var asked = '';
 
@@ -83,7 +84,14 @@
             clear();
             return;
         }
-        fetch(url + '?' + query, {
+        // POST, the form's CSRF token with it: the phone never goes into a URL.
+        var body = new FormData();
+        body.append('csrf_token', token ? token.value : '');
+        body.append('phone', p);
+        body.append('email', e);
+        fetch(url, {
+            method: 'POST',
+            body: body,
             credentials: 'same-origin',
             headers: {'Accept': 'application/json'}
         }).then(function (response) {
