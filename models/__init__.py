@@ -16,10 +16,19 @@ from .complaint import (
 from .customer import Customer
 from .notification import Delivery, Notification, NotificationPreference
 from .org import Department, Staff
+from .procedure import (
+    Assist,
+    CorrectiveAction,
+    CorrectiveActionEvent,
+    CorrectiveActionLink,
+    HandlingPlan,
+)
 from .settings import CalendarDay, Setting, SlaPolicy
 
 __all__ = [
-    "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "Attachment",
+    "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "Assist",
+    "Attachment", "CorrectiveAction", "CorrectiveActionEvent", "CorrectiveActionLink",
+    "HandlingPlan",
     "CalendarDay", "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Customer",
     "Delivery", "Department", "ExportLog", "Notification", "NotificationPreference",
     "NumberCounter", "Setting", "SlaPolicy", "Staff",

@@ -91,6 +91,17 @@ class Complaint(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     demand: Mapped[Optional[str]] = mapped_column(Text)
+    # 地点 and 投诉对象 (rules.constants.TargetKind, with what or who exactly).
+    location: Mapped[Optional[str]] = mapped_column(String(200))
+    target_kind: Mapped[Optional[str]] = mapped_column(String(20))
+    target_text: Mapped[Optional[str]] = mapped_column(String(200))
+    # Sent down by an upstream centre (R45: rules.constants.UpstreamSource), with its
+    # reference, the deadline it set for the report back, and when that report was made.
+    upstream_source: Mapped[Optional[str]] = mapped_column(String(20))
+    upstream_ref: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    upstream_due: Mapped[Optional[datetime]]
+    upstream_reported_at: Mapped[Optional[datetime]]
+    upstream_overdue_since: Mapped[Optional[datetime]]
 
     validity: Mapped[str] = mapped_column(String(10), default="pending")
     validity_reason: Mapped[Optional[str]] = mapped_column(Text)
@@ -108,6 +119,8 @@ class Complaint(db.Model):
     callback_due: Mapped[Optional[datetime]]
     followup_until: Mapped[Optional[datetime]]
     reply_due: Mapped[Optional[datetime]]
+    plan_due: Mapped[Optional[datetime]]
+    plan_answer_due: Mapped[Optional[datetime]]
     # ... and the one the complaint is waiting on now, with its clock (rules.Clock).
     due_at: Mapped[Optional[datetime]]
     due_kind: Mapped[Optional[str]] = mapped_column(String(20))
@@ -136,6 +149,15 @@ class Complaint(db.Model):
     callbacks_reached: Mapped[int] = mapped_column(Integer, default=0)
     last_satisfaction: Mapped[Optional[str]] = mapped_column(String(20))
     final_satisfaction: Mapped[Optional[str]] = mapped_column(String(20))
+    # Who caused the complaint (recorded with the result): a staff member, or an outside
+    # party in words (R52-R54).
+    caused_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"), index=True)
+    caused_by_text: Mapped[Optional[str]] = mapped_column(String(200))
+    # 处理方案 (models.plan.HandlingPlan holds the texts): rules.constants.PlanState.
+    plan_state: Mapped[Optional[str]] = mapped_column(String(20))
+    plan_submitted_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("staff.id"))
+    # 协办: assisting parts still open (models.assist.Assist), kept by services.assist.
+    assists_open: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     extension_requested_until: Mapped[Optional[datetime]]
     extension_reason: Mapped[Optional[str]] = mapped_column(Text)
@@ -161,6 +183,9 @@ class Complaint(db.Model):
     extension_requested_by: Mapped[Optional[Staff]] = relationship(
         foreign_keys=[extension_requested_by_id]
     )
+    caused_by: Mapped[Optional[Staff]] = relationship(foreign_keys=[caused_by_id])
+    plan_submitted_by: Mapped[Optional[Staff]] = relationship(
+        foreign_keys=[plan_submitted_by_id])
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.id", viewonly=True
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Integer, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rules import Policy
@@ -33,6 +34,11 @@ class SlaPolicy(db.Model):
     reply_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     decision_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     followup_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # 处理方案: a plan approved before resolving (always, or above a compensation amount).
+    plan_required: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                server_default=false())
+    plan_over_amount: Mapped[Optional[Decimal]] = mapped_column(Numeric(12, 2))
+    plan_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     def __repr__(self):
@@ -52,6 +58,9 @@ class SlaPolicy(db.Model):
             reply_days=self.reply_days,
             decision_days=self.decision_days,
             followup_days=self.followup_days,
+            plan_required=bool(self.plan_required),
+            plan_over_amount=self.plan_over_amount,
+            plan_days=self.plan_days if self.plan_days is not None else 1,
             kind=self.kind or None,
             category=self.category_code or None,
             severity=self.severity or None,

@@ -129,6 +129,15 @@ class Action:
     INSTRUCT = "instruct"  # an executive's instruction (批示)
     REPLY = "reply"  # the reason of a rejection told to the customer: closed as invalid
     MERGE = "merge"  # a duplicate closed as merged into its master (重复件合并)
+    # 处理方案: the handling plan, approved before it is carried out (R25/R26).
+    PLAN_SUBMIT = "plan_submit"
+    PLAN_APPROVE = "plan_approve"
+    PLAN_RETURN = "plan_return"
+    PLAN_ANSWER = "plan_answer"  # the customer's answer to the approved plan
+    # 协办: assisting departments, each with its part (R27).
+    ASSIST_ADD = "assist_add"
+    ASSIST_WITHDRAW = "assist_withdraw"
+    REPORT_UPSTREAM = "report_upstream"  # 反馈上级: reported back to the upstream centre (R45)
 
     # Audit-only actions, written by services but not chosen by a user from the table.
     REGISTER = "register"
@@ -136,6 +145,9 @@ class Action:
     OVERDUE = "overdue"
     MESSAGE = "message"  # a message to the customer (acknowledgement, result) went out
     MERGED_IN = "merged_in"  # on the master: a duplicate was merged into it
+    # Taken by an assisting department on its own part (rules.assist), not from the table.
+    ASSIST_REPORT = "assist_report"
+    ASSIST_ASSIGN = "assist_assign"
 
 
 class Clock:
@@ -149,9 +161,59 @@ class Clock:
     CALLBACK = "callback"  # customer service: the next callback (or closing, once enough)
     FOLLOWUP = "followup"  # all follow-up within a month of the resolution
     REPLY = "reply"  # customer service: tell the customer why the complaint is invalid
-    ALL = (ACCEPT, FORWARD, RESOLVE, EXTENSION, REVIEW, CALLBACK, FOLLOWUP, REPLY)
+    PLAN = "plan"  # the approver (head, then senior management if critical): the plan
+    PLAN_ANSWER = "plan_answer"  # customer service: the customer's answer to the plan
+    ALL = (ACCEPT, FORWARD, RESOLVE, EXTENSION, REVIEW, CALLBACK, FOLLOWUP, REPLY, PLAN,
+           PLAN_ANSWER)
     # Deadlines customer service answers for; the others are the department's.
-    CUSTOMER_SERVICE = (ACCEPT, FORWARD, REVIEW, CALLBACK, FOLLOWUP, REPLY)
+    CUSTOMER_SERVICE = (ACCEPT, FORWARD, REVIEW, CALLBACK, FOLLOWUP, REPLY, PLAN_ANSWER)
+
+
+class PlanState:
+    """Where a complaint's handling plan stands (``Complaint.plan_state``; None: no plan)."""
+
+    SUBMITTED = "submitted"  # waiting for the department head
+    HEAD_APPROVED = "head_approved"  # critical: waiting for senior management
+    APPROVED = "approved"  # waiting for the customer's answer
+    AGREED = "agreed"  # the customer agreed: it may be carried out
+    RETURNED = "returned"  # the approver returned it: a new plan is due
+    DECLINED = "declined"  # the customer declined it: a new plan is due
+    ALL = (SUBMITTED, HEAD_APPROVED, APPROVED, AGREED, RETURNED, DECLINED)
+    WAITING = (SUBMITTED, HEAD_APPROVED, APPROVED)
+    # A new plan may be submitted (none yet, or the last one sent back).
+    OPEN_TO_SUBMIT = (None, RETURNED, DECLINED)
+
+
+class AssistStatus:
+    """An assisting department's part (``Assist.status``)."""
+
+    OPEN = "open"
+    REPORTED = "reported"
+    WITHDRAWN = "withdrawn"
+    ALL = (OPEN, REPORTED, WITHDRAWN)
+
+
+class TargetKind:
+    """投诉对象: what the complaint is about."""
+
+    ALL = ("product", "person", "store", "other")
+
+
+class UpstreamSource:
+    """Who sent the complaint down (R45): its reference must be reported back."""
+
+    ALL = ("provincial", "hotline_12345", "regulator", "head_office", "other")
+
+
+class CapaStatus:
+    """纠正预防措施: a corrective or preventive action's life."""
+
+    OPEN = "open"  # agreed, being carried out
+    DONE = "done"  # carried out by its owner: its effect is to be checked
+    EFFECTIVE = "effective"  # the check found it worked: closed (not effective: open again)
+    CANCELLED = "cancelled"
+    ALL = (OPEN, DONE, EFFECTIVE, CANCELLED)
+    FINAL = (EFFECTIVE, CANCELLED)
 
 
 MAX_ESCALATION = 3

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from .calendar import BusinessCalendar
 from .constants import Clock, Status
@@ -44,6 +45,11 @@ class Policy:
     reply_days: int = 1
     decision_days: int = 1
     followup_days: int = 30  # calendar days after the resolution for all follow-up
+    # 处理方案: a plan must be approved (and agreed by the customer) before resolving; also
+    # whenever the compensation is above ``plan_over_amount`` (None: no such threshold).
+    plan_required: bool = False
+    plan_over_amount: Decimal | None = None
+    plan_days: int = 1  # each plan step: the approval, the customer's answer
     kind: str | None = None
     category: str | None = None
     severity: str | None = None
@@ -100,6 +106,8 @@ DUE_FIELDS = {
     Clock.CALLBACK: "callback_due",
     Clock.FOLLOWUP: "followup_until",
     Clock.REPLY: "reply_due",
+    Clock.PLAN: "plan_due",
+    Clock.PLAN_ANSWER: "plan_answer_due",
 }
 
 # Which clocks a complaint in each status waits on (the earliest of them is "due").
@@ -108,7 +116,7 @@ STATUS_CLOCKS: dict[str, tuple[str, ...]] = {
     Status.ACCEPTED: (Clock.FORWARD,),
     Status.REJECTED: (Clock.REPLY,),
     Status.FORWARDED: (Clock.RESOLVE, Clock.EXTENSION),
-    Status.IN_PROGRESS: (Clock.RESOLVE, Clock.EXTENSION),
+    Status.IN_PROGRESS: (Clock.RESOLVE, Clock.EXTENSION, Clock.PLAN, Clock.PLAN_ANSWER),
     Status.RESOLVED: (Clock.REVIEW,),
     Status.CALLBACK: (Clock.CALLBACK, Clock.FOLLOWUP),
     Status.CLOSED: (),
@@ -140,6 +148,8 @@ def start_clock(clock: str, *, now: datetime, policy: Policy, calendar: Business
         due = (resolved_at or now) + timedelta(days=policy.followup_days)
     elif clock == Clock.REPLY:
         due = calendar.due_after(now, policy.reply_days)
+    elif clock in (Clock.PLAN, Clock.PLAN_ANSWER):
+        due = calendar.due_after(now, policy.plan_days)
     else:
         raise ValueError(f"unknown clock {clock!r}")
     return {DUE_FIELDS[clock]: due}
@@ -177,6 +187,7 @@ RESPONSIBLE = {
     **{clock: "customer_service" for clock in Clock.CUSTOMER_SERVICE},
     Clock.RESOLVE: "assignee",
     Clock.EXTENSION: "department_head",
+    Clock.PLAN: "department_head",
 }
 
 

@@ -52,12 +52,21 @@ class Facts:
     callback_due: datetime | None = None
     followup_until: datetime | None = None
     reply_due: datetime | None = None
+    plan_due: datetime | None = None
+    plan_answer_due: datetime | None = None
     due_at: datetime | None = None
     due_kind: str | None = None
     overdue_since: datetime | None = None
     # Merging duplicates: the complaint's own id, and its master once merged into one.
     id: int | None = None
     merged_into_id: int | None = None
+    # The handling plan (rules.constants.PlanState; None: none submitted) and who wrote it.
+    plan_state: str | None = None
+    plan_submitted_by_id: int | None = None
+    # Assisting departments' parts still open (协办): the lead resolves once it is 0.
+    assists_open: int = 0
+    # Sent down by an upstream centre with this reference (R45); None: not.
+    upstream_ref: str | None = None
 
     @property
     def extension_pending(self) -> bool:

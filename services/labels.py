@@ -27,6 +27,8 @@ CLOCK = {
     Clock.CALLBACK: _l("Next callback by"),
     Clock.FOLLOWUP: _l("Follow-up limit"),
     Clock.REPLY: _l("Reply to customer by"),
+    Clock.PLAN: _l("Approve the plan by"),
+    Clock.PLAN_ANSWER: _l("Customer's answer to the plan by"),
 }
 
 # What each kind of notification says to its reader.
