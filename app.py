@@ -176,3 +176,8 @@ def register_commands(app: Flask) -> None:
         if result.due_soon:
             click.echo(f"Wrote {result.due_soon} due-soon notification(s) (deadlines within "
                        "one working day).")
+        for count, what in ((result.parts, "assisting part(s)"),
+                            (result.corrective, "corrective action(s)"),
+                            (result.upstream, "report(s) back upstream")):
+            if count:
+                click.echo(f"Marked {count} overdue {what}.")

@@ -25,7 +25,7 @@ from rules.deadlines import current_due, match_policy, start_clock
 from rules.errors import N_, RuleError, StaleVersion
 from rules.intake import relays
 
-from . import clock, customer_messages, customers, merge, notifications
+from . import assist, clock, customer_messages, customers, merge, notifications, plans
 from .calendar_source import business_calendar, policies
 from .numbers import next_number
 from .queries import active_head_clause
@@ -242,6 +242,9 @@ def perform(complaint_id, action: str, actor: Staff, inputs: Mapping | None = No
             event = write_event(complaint, actor_id, action, now, before=before,
                                 note=decision.note)
             merge.after_action(action, complaint, actor_id, decision.inputs.get("note"), now)
+            # The further procedures' own rows (issue 12): the plan's text, the parts.
+            plans.after_action(action, complaint, decision, actor_id, event, now)
+            assist.after_action(action, complaint, decision, actor_id, event, now)
             # The outbox: the declared recipients, told in this same transaction.
             notifications.write_for_action(decision.notify, action, decision.reopened,
                                            facts_before, complaint, event, actor.actor, now)

@@ -32,7 +32,7 @@ from models.engine import write_transaction
 from rules import MAX_ESCALATION, Action, Clock, Status
 from rules.notify import OVERDUE
 
-from . import clock
+from . import assist, capa, clock, upstream
 from .due_soon import notify_due_soon
 from .sweep_sql import (
     BATCH,
@@ -67,6 +67,10 @@ class SweepResult:
     by_status: dict[str, int]
     escalated: int = 0  # ``escalated`` notifications written (to the new owners)
     due_soon: int = 0  # ``due_soon`` notifications written (services.due_soon)
+    # The further procedures' own deadlines (issue 12), each marked once when missed:
+    parts: int = 0  # assisting departments' parts (services.assist)
+    corrective: int = 0  # corrective actions (services.capa)
+    upstream: int = 0  # reports back to an upstream centre (services.upstream)
 
 
 def _notify(c, e, department, person, next_level, now) -> int:
@@ -169,4 +173,5 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
             break
     due_soon = notify_due_soon(now, batch)
     return SweepResult(marked=sum(counts.values()), by_status=dict(counts),
-                       escalated=escalated, due_soon=due_soon)
+                       escalated=escalated, due_soon=due_soon, parts=assist.sweep(now),
+                       corrective=capa.sweep(now), upstream=upstream.sweep(now))
