@@ -122,7 +122,12 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Two-step sign-in of {username} is off; their sessions have ended.")
 
     @app.cli.command("report")
-    @click.option("--month", "month_text", required=True, help="The month, e.g. 2026-11.")
+    @click.option("--month", "month_text", default="", help="A month, e.g. 2026-11.")
+    @click.option("--quarter", "quarter_text", default="", help="A quarter, e.g. 2026Q4.")
+    @click.option("--half", "half_text", default="", help="A half-year, e.g. 2026H2.")
+    @click.option("--from", "first", default="",
+                  help="First day of a free range, e.g. 2026-10-01 (with --to).")
+    @click.option("--to", "last", default="", help="Last day of the range, included.")
     @click.option("--department", default="", help="Department code (default: all).")
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
                   help="The .xlsx file to write.")
@@ -131,8 +136,13 @@ def register_commands(app: Flask) -> None:
     @click.option("--show-contacts", is_flag=True,
                   help="Write customers' phones (and those typed into titles) unmasked "
                        "(masked by default).")
-    def report_command(month_text, department, output, lang, show_contacts):
-        """Write the monthly meeting workbook (definitions: docs/metrics.md)."""
+    @click.option("--per-person", is_flag=True,
+                  help="Add the per-person sheet (accountability figures: for managers and "
+                       "the accountability department only).")
+    def report_command(month_text, quarter_text, half_text, first, last, department, output,
+                       lang, show_contacts, per_person):
+        """Write the period workbook: a month, a quarter, a half-year or a free range of
+        days, compared with the previous period of the same length (docs/metrics.md)."""
         from flask_babel import force_locale
         from sqlalchemy import select
 
@@ -141,27 +151,39 @@ def register_commands(app: Flask) -> None:
         from models.engine import read_only
         from services import clock
         from services.export import record_export
-        from services.reports import month, monthly_report, write_monthly_workbook
+        from services.reports import ReportOptions, make_workbook, parse_period
 
+        asked = [(kind, value) for kind, value in (("month", month_text),
+                                                   ("quarter", quarter_text),
+                                                   ("half", half_text)) if value]
+        if first or last:
+            asked.append(("range", ""))
+        if len(asked) != 1:
+            raise click.UsageError("Give one period: --month 2026-11, --quarter 2026Q4, "
+                                   "--half 2026H2, or --from 2026-10-01 --to 2026-11-15.")
+        kind, value = asked[0]
         try:
-            period = month(month_text)
-        except ValueError:
-            raise click.BadParameter("use the form 2026-11", param_hint="--month") from None
+            period = parse_period(kind, value, first, last)
+        except ValueError as err:
+            hint = {"month": "--month", "quarter": "--quarter", "half": "--half"}.get(
+                kind, "--from/--to")
+            raise click.BadParameter(str(err), param_hint=hint) from None
         dept = None
         if department:
             dept = db.session.scalar(select(Department).filter_by(code=department))
             if dept is None:
                 raise click.ClickException(f"No department with code {department!r}.")
         now = clock.now()
+        options = ReportOptions(mask_phones=not show_contacts, per_person=per_person,
+                                corrective=True)
         # A plain read transaction: on SQLite the report must not hold the write lock.
         with force_locale(lang), read_only():
-            report = monthly_report(period, dept, now=now)
-            rows = write_monthly_workbook(report, output, value_labels(),
-                                          mask_phones=not show_contacts,
-                                          made_by="flask report")
+            rows = make_workbook(period, dept, options, output, value_labels(),
+                                 made_by="flask report", now=now)
             db.session.rollback()
-        record_export(None, "monthly_report_cli",
-                      {"month": period.label, "department": department or None}, rows, now)
+        which = {"month": period.label} if period.is_month else {"period": period.label}
+        record_export(None, "monthly_report_cli" if period.is_month else "period_report_cli",
+                      {**which, "department": department or None}, rows, now)
         click.echo(f"Wrote {output} ({period.label}, {dept.code if dept else 'all departments'}).")
 
     @app.cli.command("sweep")

@@ -25,7 +25,7 @@ from wtforms.validators import Length
 import rules
 from models import AccountabilityRecord, Complaint, Department, db
 from models.engine import write_transaction
-from models.settings import ACCOUNTABILITY_DEPARTMENT
+from models.settings import ACCOUNTABILITY_DEPARTMENT, NO, SUPERVISOR_CALLBACKS, YES
 from rules.accountability import FINDING_ROLES, SETTING_ROLES
 from services import accountability as accountability_service
 from services import admin_events as admin_record
@@ -203,6 +203,10 @@ class SettingsForm(SecureForm):
     accountability_department = SelectField(
         _l("Accountability department"), validate_choice=False,
         description=_l("Its staff read the accountability records of missed deadlines."))
+    # Who calls back (R-procedure): customer service, or the inspection department too.
+    supervisor_callbacks = SelectField(
+        _l("The inspection department (supervisors) records callbacks"), validate_choice=False,
+        description=_l("When on, supervisors record callbacks as customer service does."))
 
 
 class SettingsView(SecureBaseView):
@@ -216,8 +220,10 @@ class SettingsView(SecureBaseView):
             .order_by(Department.code)).all()
         form.accountability_department.choices = L.choices(
             {code: f"{name} ({code})" for code, name in rows}, blank=_l("— choose —"))
+        form.supervisor_callbacks.choices = L.choices({NO: _l("No"), YES: _l("Yes")})
         if request.method == "GET":
             form.accountability_department.data = queues.accountability_department_code()
+            form.supervisor_callbacks.data = queues.setting(SUPERVISOR_CALLBACKS)
         elif form.validate():
             try:
                 with write_transaction(db.session):  # the change and its AdminEvent together
@@ -227,6 +233,13 @@ class SettingsView(SecureBaseView):
                     admin_record.setting_changed(
                         ACCOUNTABILITY_DEPARTMENT, before,
                         queues.accountability_department_code(), actor_id=current_user.id)
+                    if form.supervisor_callbacks.data:  # (a form without it keeps it)
+                        before = queues.setting(SUPERVISOR_CALLBACKS)
+                        accountability_service.set_supervisor_callbacks(
+                            form.supervisor_callbacks.data, current_user)
+                        admin_record.setting_changed(
+                            SUPERVISOR_CALLBACKS, before, queues.setting(SUPERVISOR_CALLBACKS),
+                            actor_id=current_user.id)
             except rules.RuleError as err:
                 flash(rule_message(err), "error")
             else:

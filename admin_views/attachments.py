@@ -30,7 +30,9 @@ from .i18n import rule_message
 
 # The action forms that take a file: the result (test report, written report) and the
 # callback (its recording).
-FILE_ACTIONS = (rules.Action.RESOLVE, rules.Action.CALLBACK)
+FILE_ACTIONS = (rules.Action.RESOLVE, rules.Action.CALLBACK,
+                # 处理方案: the plan document; the customer's signed answer to it
+                rules.Action.PLAN_SUBMIT, rules.Action.PLAN_ANSWER)
 # Multipart overhead allowed above the file limit before the request itself is refused.
 FORM_OVERHEAD = 64 * 1024
 
@@ -70,8 +72,11 @@ class AttachmentsMixin:
         return rows
 
     def may_attach(self, complaint) -> bool:
+        # Seen only as an assisting department (协办): read, not add files (services too).
+        mine = rules.can_see(current_user.actor, complaint.department_id,
+                             complaint.assignee_id, complaint.registered_by_id)
         try:
-            rules_att.check_attach(current_user.role, complaint.status, True)
+            rules_att.check_attach(current_user.role, complaint.status, mine)
         except rules.RuleError:
             return False
         return True

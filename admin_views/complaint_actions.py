@@ -28,6 +28,7 @@ from .complaint_columns import countdown_text
 from .complaint_forms import ACTION_FORMS, BULK_ACTIONS, BULK_FORMS, ActionForm
 from .form_errors import csrf_messages, required_names, show_refusal
 from .i18n import rule_message
+from .plan_panel import plan_panel
 from .privacy import contacts_visible, shown_text
 
 # The actions whose form shows the customer, the department's result and the callbacks.
@@ -96,13 +97,21 @@ class ComplaintActionsMixin:
         entries = [e for e in self.timeline(complaint) if e.kind == "callback"]
         return entries[-1] if entries else None
 
-    def customer_phone_shown(self, complaint):
+    def customer_phone_shown(self, complaint, calling_back=False):
+        """The phone as the user may read it; in full on the callback form to a supervisor
+        the company gave the callbacks (who otherwise reads contacts masked)."""
         phone = complaint.customer_phone
+        if calling_back and current_user.actor.calls_back:
+            return phone
         return phone if contacts_visible() or not phone else rules.mask_phone(phone)
 
     def merge_links(self, complaint):
         """The master of a merged duplicate, and the duplicates merged into this one."""
         return merge_service.links(complaint, current_user.actor)
+
+    def plan_panel(self, complaint):
+        """处理方案: what templates/_plan_panel.html shows (admin_views.plan_panel)."""
+        return plan_panel(complaint)
 
     def inline_action_form(self):
         """A form that holds nothing but the CSRF token, for the one-click actions."""
@@ -207,7 +216,8 @@ class ComplaintActionsMixin:
         ctx = {"customer": None, "result": (), "progress": None, "last_callback": None,
                "extension": None, "master": None}
         if action_name in _RESULT_CONTEXT:
-            ctx["customer"] = (complaint.customer_name, self.customer_phone_shown(complaint))
+            ctx["customer"] = (complaint.customer_name, self.customer_phone_shown(
+                complaint, calling_back=action_name == Action.CALLBACK))
             ctx["result"] = [(name, self.column_labels.get(name, name), value)
                              for name in _RESULT_FIELDS
                              if (value := self.get_detail_value(None, complaint, name))]

@@ -162,7 +162,8 @@ TYPE_FORMATTERS = {**typefmt.BASE_FORMATTERS, datetime: _datetime, bool: _yes_no
 
 # The complaint's free-text columns (admin_views.privacy masks contacts inside them).
 FREE_TEXT_COLUMNS = ("title", "description", "demand", "validity_reason", "root_cause",
-                     "resolution", "extension_reason")
+                     "resolution", "extension_reason", "location", "target_text",
+                     "caused_by_text")
 
 FORMATTERS = {
     "number": _number,
@@ -183,6 +184,9 @@ FORMATTERS = {
     "assignee": _name_of("full_name"),
     "registered_by": _name_of("full_name"),
     "extension_requested_by": _name_of("full_name"),
+    "caused_by": _name_of("full_name"),
+    "target_kind": _enum(labels.TARGET_KIND),
+    "upstream_source": _enum(labels.UPSTREAM_SOURCE),
     "customer_phone": _contact(rules.mask_phone),
     "customer_email": _contact(rules.mask_email),
     "due_at": _due,
@@ -219,18 +223,31 @@ LABELS = {
     "extension_reason": _l("Extension reason"),
     "extension_requested_by": _l("Extension requested by"),
     "extension_count": _l("Extensions granted"), "version": _l("Version"),
+    "location": _l("Location"), "target_kind": _l("Complaint about"),
+    "target_text": _l("Which one"), "upstream_source": _l("Sent down by"),
+    "upstream_ref": _l("Upstream reference number"), "upstream_due": _l("Report back by"),
+    "upstream_reported_at": _l("Reported back upstream at"),
+    "upstream_overdue_since": _l("Report back overdue since"),
+    "caused_by": _l("Caused by (staff member)"), "caused_by_text": _l("Caused by (outside party)"),
 }
+
+# Where and what about; who sent it down and the report back to it (issue 12).
+RECORD_COLUMNS = ("location", "target_kind", "target_text", "upstream_source", "upstream_ref",
+                  "upstream_due", "upstream_reported_at", "upstream_overdue_since")
+# Who caused the complaint: shown only to those who read accountability (detail_groups).
+ACCOUNTABILITY_COLUMNS = ("caused_by", "caused_by_text")
 
 DETAIL_GROUPS = (
     (_l("Complaint"), ("number", "status", "kind", "channel", "source_department", "category",
                        "severity", "title", "description", "demand", "received_at",
-                       "registered_by", "validity", "validity_reason")),
+                       "registered_by", "validity", "validity_reason", *RECORD_COLUMNS)),
     (_l("Customer"), ("customer_name", "customer_phone", "customer_email", "customer_class")),
     (_l("Handling"), ("department", "assignee", "escalation_level", "due_at", *DUE_COLUMNS,
                       "extension_requested_until", "extension_reason",
                       "extension_requested_by", "extension_count")),
     (_l("Result"), ("root_cause", "responsibility", "remedy", "compensation_amount",
-                    "resolution", "answered_on_the_spot", "callbacks_required",
+                    "resolution", *ACCOUNTABILITY_COLUMNS, "answered_on_the_spot",
+                    "callbacks_required",
                     "callbacks_reached", "last_satisfaction", "final_satisfaction",
                     "reopen_count")),
     (_l("Steps"), ("accepted_at", "rejected_at", "forwarded_at", "assigned_at", "resolved_at",
@@ -238,4 +255,14 @@ DETAIL_GROUPS = (
 )
 # Shown on the detail page only when set (most clocks never run for one complaint).
 HIDDEN_WHEN_EMPTY = frozenset((*DUE_COLUMNS, "source_department", "extension_requested_until",
-                               "extension_reason", "extension_requested_by"))
+                               "extension_reason", "extension_requested_by", *RECORD_COLUMNS,
+                               *ACCOUNTABILITY_COLUMNS))
+
+
+def detail_groups(reads_accountability: bool):
+    """The detail page's groups for this reader: who caused the complaint only for those
+    who read accountability (services.queues.may_read_accountability)."""
+    if reads_accountability:
+        return DETAIL_GROUPS
+    return tuple((label, tuple(c for c in columns if c not in ACCOUNTABILITY_COLUMNS))
+                 for label, columns in DETAIL_GROUPS)

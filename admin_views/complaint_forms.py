@@ -128,6 +128,20 @@ def person_choices(department_id=None, *, blank_label=None, department_ids=None)
     return choices
 
 
+def staff_choices():
+    """Every active staff member, by department (who caused a complaint: anyone)."""
+    stmt = (
+        select(Staff, Department.name)
+        .outerjoin(Department, Department.id == Staff.department_id)
+        .where(Staff.active.is_(True))
+        .order_by(Department.name, Staff.full_name)
+    )
+    choices = [_blank(_l("— nobody named —"))]
+    for person, dept_name in db.session.execute(stmt):
+        choices.append(Choice(str(person.id), person.full_name, optgroup=dept_name or ""))
+    return choices
+
+
 def category_choices(current_id=None):
     rows = db.session.scalars(
         select(Category)
@@ -165,14 +179,38 @@ class ComplaintForm(DeskForm):
     late_reason = TextAreaField(
         _l("Reason for late registration"), validators=[Length(max=4000)],
         description=_l("Needed only when the complaint was received more than 30 days ago."))
+    # 地点 / 投诉对象, and who sent it down (R45): shown in their own groups (RECORD_GROUPS).
+    location = StringField(_l("Location"), validators=[Length(max=200)],
+                           description=_l("Where it happened: a store, an address, a site."))
+    target_kind = _select(_l("Complaint about"), labels.TARGET_KIND)
+    target_text = StringField(_l("Which one"), validators=[Length(max=200)],
+                              description=_l("The product, person or store, in words."))
+    upstream_source = _select(_l("Sent down by"), labels.UPSTREAM_SOURCE,
+                              description=_l("Only for a complaint an upstream centre sent "
+                                             "down: its report back is then due."))
+    upstream_ref = StringField(_l("Upstream reference number"), validators=[Length(max=64)])
+    upstream_due = DateTimeLocalField(_l("Report back by"), format=DATETIME_FORMAT,
+                                      validators=[Optional(), DateWindow()],
+                                      description=_l("The deadline the centre set, if any."))
+
+    record_groups = (
+        (_l("Where and what about"), ("location", "target_kind", "target_text")),
+        (_l("Sent down by an upstream centre"),
+         ("upstream_source", "upstream_ref", "upstream_due")),
+    )
+
+    def record_names(self) -> tuple[str, ...]:
+        return tuple(name for _label, names in self.record_groups for name in names)
 
     def values(self) -> dict:
         """The submitted values, named as the model's columns (plus ``late_reason``)."""
         names = ("kind", "channel", "customer_name", "customer_phone", "customer_email",
-                 "customer_class", "severity", "title", "description", "demand", "late_reason")
+                 "customer_class", "severity", "title", "description", "demand", "late_reason",
+                 "location", "target_kind", "target_text", "upstream_source", "upstream_ref")
         data = {name: self[name].data for name in names if name in self}
         if self.received_at.data:
             data["received_at"] = self.received_at.data
+        data["upstream_due"] = self.upstream_due.data or None
         raw = self.category_id.data
         data["category_id"] = parse_id(raw)  # None for "", "abc" or past 64 bits
         return data
@@ -280,11 +318,22 @@ class ResolveForm(ActionForm):
     compensation_amount = StringField(_l("Compensation amount (yuan)"),
                                       validators=[Length(max=40)], description=AMOUNT_HINT)
     resolution = TextAreaField(_l("Resolution"), validators=[Length(max=MAX_TEXT)])
+    # Who caused it (optional; read only by those who read accountability).
+    caused_by_id = _select(_l("Caused by (staff member, optional)"))
+    caused_by_text = StringField(
+        _l("Caused by (outside party, optional)"), validators=[Length(max=200)],
+        description=_l("A supplier, a carrier, a contractor… in words. Only managers and "
+                       "the accountability department read who caused a complaint."))
+
+    def prepare(self, complaint):
+        self.caused_by_id.choices = staff_choices()
 
     def inputs(self):
         data = {name: _text(self[name].data)
                 for name in ("root_cause", "responsibility", "remedy", "resolution")}
         data["compensation_amount"] = _text(self.compensation_amount.data) or None  # optional
+        data["caused_by_id"] = self.caused_by_id.data or None
+        data["caused_by_text"] = _text(self.caused_by_text.data) or None
         return data
 
 
@@ -325,6 +374,24 @@ class ExtendDecideForm(ActionForm):
         return {"approve": decision, "note": _text(self.note.data)}
 
 
+class ReportUpstreamForm(ActionForm):
+    """反馈上级: what was reported back to the centre that sent the complaint down, and how."""
+
+    fields_needed = True
+    method = _select(_l("How it was reported"), labels.CALLBACK_METHOD)
+    note = TextAreaField(_l("What was reported"), validators=[Length(max=4000)])
+
+    def prepare(self, complaint):
+        if complaint.upstream_ref:  # whom to report to, quoting their reference
+            self.note.description = _l(
+                "To: %(source)s, reference %(ref)s.",
+                source=labels.label(labels.UPSTREAM_SOURCE, complaint.upstream_source),
+                ref=complaint.upstream_ref)
+
+    def inputs(self):
+        return {"method": self.method.data or None, "note": _text(self.note.data)}
+
+
 class MergeForm(ActionForm):
     """This complaint is a duplicate: the number of the complaint it is merged into."""
 
@@ -338,6 +405,86 @@ class MergeForm(ActionForm):
     def inputs(self):
         return {"master_number": _text(self.master_number.data),
                 "note": _text(self.note.data)}
+
+
+# 处理方案 (rules.plan): submit, approve / return, the customer's answer.
+
+
+class PlanSubmitForm(ActionForm):
+    fields_needed = True
+    plan = TextAreaField(
+        _l("Handling plan"), validators=[Length(max=MAX_TEXT)],
+        description=_l("What will be done for the customer, by whom and by when (remedy, "
+                       "compensation, steps). The department head approves it before it is "
+                       "carried out."))
+
+    def inputs(self):
+        return {"plan": _text(self.plan.data)}
+
+
+class PlanApproveForm(ActionForm):
+    fields_needed = True
+    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=4000)])
+
+    def inputs(self):
+        return {"note": _text(self.note.data)}
+
+
+PLAN_ANSWERS = {"yes": _l("The customer agreed to the plan"),
+                "no": _l("The customer declined the plan")}
+
+
+class PlanAnswerForm(ActionForm):
+    fields_needed = True
+    agreed = _select(_l("Customer's answer"), PLAN_ANSWERS)
+    note = TextAreaField(
+        _l("Note"), validators=[Length(max=4000)],
+        description=_l("What the customer said; needed when they declined. If the customer "
+                       "signed the plan, add the signed form to the complaint's files."))
+
+    def inputs(self):
+        return {"agreed": yes_no(self.agreed.data), "note": _text(self.note.data)}
+
+
+# 协办 (rules.assist): the lead adds an assisting department's part, or withdraws one.
+
+
+class AssistAddForm(ActionForm):
+    fields_needed = True
+    department_id = _select(_l("Assisting department"))
+    task = TextAreaField(_l("Task of the assisting department"),
+                         validators=[Length(max=2000)],
+                         description=_l("What that department is asked to do (check, "
+                                        "deliver, answer) and report back."))
+    due = DateTimeLocalField(_l("Deadline of the part"), format=DATETIME_FORMAT,
+                             validators=[Optional(), DateWindow()])
+
+    def prepare(self, complaint):
+        targets = forward_targets(exclude_id=complaint.department_id)
+        self.department_id.choices = department_choices(targets=targets)
+        if complaint.resolve_due is not None:
+            self.due.description = _l(
+                "Leave it empty for the complaint's own deadline (%(due)s); not later "
+                "than that.", due=f"{complaint.resolve_due:%Y-%m-%d %H:%M}")
+
+    def inputs(self):
+        return {"department_id": self.department_id.data or None,
+                "task": _text(self.task.data), "due": self.due.data}
+
+
+class AssistWithdrawForm(ActionForm):
+    fields_needed = True
+    part = _select(_l("Assisting part"))
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=4000)])
+
+    def prepare(self, complaint):
+        from services.assist import open_part_choices  # (the parts of this complaint)
+
+        self.part.choices = [_blank()] + [Choice(str(pk), text)
+                                          for pk, text in open_part_choices(complaint.id)]
+
+    def inputs(self):
+        return {"part": self.part.data or None, "reason": _text(self.reason.data)}
 
 
 ACTION_FORMS: dict[str, type[ActionForm]] = {
@@ -361,6 +508,13 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
     Action.NOTE: NoteForm,
     Action.INSTRUCT: NoteForm,
     Action.MERGE: MergeForm,
+    Action.ASSIST_ADD: AssistAddForm,
+    Action.ASSIST_WITHDRAW: AssistWithdrawForm,
+    Action.REPORT_UPSTREAM: ReportUpstreamForm,
+    Action.PLAN_SUBMIT: PlanSubmitForm,
+    Action.PLAN_APPROVE: PlanApproveForm,
+    Action.PLAN_RETURN: ReasonForm,
+    Action.PLAN_ANSWER: PlanAnswerForm,
 }
 
 

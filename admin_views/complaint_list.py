@@ -16,9 +16,15 @@ from sqlalchemy.orm import selectinload
 
 from models import Complaint
 from rules import Role
-from services import queries
+from services import queries, upstream
 from services import search as search_service
-from services.queues import extension_clause, has_escalation_queue, has_work_queue
+from services.queues import (
+    assisting_clause,
+    extension_clause,
+    has_escalation_queue,
+    has_work_queue,
+    plan_clause,
+)
 
 from .complaint_columns import when
 from .contact_search import masked_term
@@ -29,6 +35,12 @@ from .privacy import contacts_visible
 MINE, ALL, ESCALATED = "mine", "all", "escalated"
 # Extension requests waiting for the user's decision (the dashboard's figure links here).
 EXTENSIONS = "extensions"
+# Handling plans waiting for the user (处理方案: services.queues.plan_clause).
+PLANS = "plans"
+# Complaints sent down by an upstream centre, not reported back yet (services.upstream).
+UPSTREAM = "upstream"
+# 协办: complaints with an open part of my department / named for me (services.queues).
+ASSISTING = "assisting"
 
 
 class ComplaintListMixin:
@@ -41,7 +53,10 @@ class ComplaintListMixin:
         self._auto_joins = ()  # the related rows are loaded with selectinload (get_query)
 
     def scope(self, query):
-        query = queries.complaint_scope(query, current_user.actor)
+        # 协办: an assisting department sees the complaints it assists on, but its list's
+        # export holds its own complaints only (never another department's).
+        exporting = request.endpoint == f"{self.endpoint}.export"
+        query = queries.complaint_scope(query, current_user.actor, assisting=not exporting)
         mode = g.get("complaint_list_mode")
         if mode == MINE:
             query = query.where(queries.queue_clause(current_user.actor))
@@ -49,6 +64,12 @@ class ComplaintListMixin:
             query = query.where(queries.escalated_clause(current_user.actor))
         elif mode == EXTENSIONS:
             query = query.where(extension_clause(current_user.actor))
+        elif mode == PLANS:
+            query = query.where(plan_clause(current_user.actor))
+        elif mode == UPSTREAM:
+            query = query.where(upstream.waiting_clause())
+        elif mode == ASSISTING:
+            query = query.where(assisting_clause(current_user.actor))
         return query
 
     def get_query(self):
@@ -63,7 +84,8 @@ class ComplaintListMixin:
         return current_user.is_authenticated and has_escalation_queue(current_user.role)
 
     def has_my_queue(self) -> bool:
-        return current_user.is_authenticated and has_work_queue(current_user.role)
+        return current_user.is_authenticated and has_work_queue(
+            current_user.role, current_user.actor.calls_back)
 
     def queue_mode(self, search=None, filters=None) -> str:
         """"mine" (the role's queue), "all" (everything in scope) or "escalated".
@@ -72,13 +94,14 @@ class ComplaintListMixin:
         and the bare list is the user's queue.
         """
         mode = request.args.get("queue")
-        if mode in (MINE, ALL, ESCALATED, EXTENSIONS):  # some roles' are always empty
+        # (some roles' are always empty)
+        if mode in (MINE, ALL, ESCALATED, EXTENSIONS, PLANS, UPSTREAM, ASSISTING):
             return mode
         # (A masked role's contact search is hidden from the page but still a search.)
         if search or filters or g.get("hide_search"):
             return ALL
         # A supervisor or senior management takes no step of its own: everything in scope.
-        return MINE if has_work_queue(current_user.role) else ALL
+        return MINE if has_work_queue(current_user.role, current_user.actor.calls_back) else ALL
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True,
                  page_size=None):
@@ -159,7 +182,7 @@ class ComplaintListMixin:
 
     def _apply_sorting(self, query, joins, sort_column, sort_desc):
         if sort_column is None:  # the queues by due time; everything else newest first
-            urgent = g.get("complaint_list_mode") in (MINE, ESCALATED, EXTENSIONS)
+            urgent = g.get("complaint_list_mode") in (MINE, ESCALATED, EXTENSIONS, PLANS)
             order = queries.queue_order() if urgent else queries.recent_order()
             exact = g.get("search_rank")  # a search: exact number / phone hits first
             return query.order_by(*((exact,) if exact is not None else ()), *order), joins

@@ -19,9 +19,10 @@ import rules
 from models import Complaint, db
 from rules import Role
 from rules.intake import EDIT_ROLES, REGISTER_ROLES, relays
-from services import clock, customer_messages, queries
+from services import clock, customer_messages, queries, queues
 
 from . import labels
+from .assist import AssistMixin
 from .attachments import AttachmentsMixin
 from .base import SecureModelView
 from .complaint_actions import ComplaintActionsMixin
@@ -32,6 +33,7 @@ from .complaint_columns import (
     LABELS,
     TYPE_FORMATTERS,
     deadline_state,
+    detail_groups,
 )
 from .complaint_filters import complaint_filters
 from .complaint_form_views import ComplaintFormViewsMixin
@@ -59,7 +61,8 @@ def _with_deliveries(entries, shown):
 
 
 class ComplaintView(ComplaintListMixin, ComplaintFormViewsMixin, ComplaintActionsMixin,
-                    AttachmentsMixin, ContactSearchMixin, ListTotalMixin, SecureModelView):
+                    AttachmentsMixin, AssistMixin, ContactSearchMixin, ListTotalMixin,
+                    SecureModelView):
     read_roles = Role.ALL
     write_roles = EDIT_ROLES  # the generic edit form
     create_roles = REGISTER_ROLES  # any staff member registers what they received
@@ -86,7 +89,10 @@ class ComplaintView(ComplaintListMixin, ComplaintFormViewsMixin, ComplaintAction
                           "severity", "title", "description", "demand", "status", "department",
                           "assignee", "escalation_level", "due_at", "root_cause", "resolution",
                           "resolved_at", "compensation_amount", "closed_at",
-                          "final_satisfaction")
+                          "final_satisfaction", "location", "target_kind", "target_text",
+                          "upstream_source", "upstream_ref")
+    export_value_labels = {"target_kind": labels.TARGET_KIND,
+                           "upstream_source": labels.UPSTREAM_SOURCE}
     column_details_list = tuple(c for _, cols in DETAIL_GROUPS for c in cols)
     column_labels = LABELS
     column_formatters = FORMATTERS
@@ -100,6 +106,9 @@ class ComplaintView(ComplaintListMixin, ComplaintFormViewsMixin, ComplaintAction
 
     def render(self, template, **kwargs):
         kwargs.setdefault("labels", labels)
+        if template == self.details_template:  # who caused it: accountability readers only
+            kwargs.setdefault("detail_groups",
+                              detail_groups(queues.may_read_accountability(current_user)))
         kwargs.setdefault("detail_groups", DETAIL_GROUPS)
         kwargs.setdefault("hidden_when_empty", HIDDEN_WHEN_EMPTY)
         kwargs.setdefault("deadline_state", deadline_state)

@@ -18,7 +18,7 @@ from flask_login import current_user, login_user
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, SelectField
-from wtforms.validators import EqualTo, InputRequired, NumberRange
+from wtforms.validators import EqualTo, InputRequired, NumberRange, Optional
 
 from models import (
     CalendarDay,
@@ -269,11 +269,13 @@ class SlaPolicyView(DeletableByRole, RecordedChanges, SecureModelView):
     record_deleted = E.SLA_POLICY_DELETED
     column_list = ("name", "kind", "category_code", "severity", "accept_hours", "resolve_days",
                    "callback_days", "callbacks_required", "active")
-    column_details_list = column_list
+    # 处理方案 (rules.plan): a plan approved and agreed before resolving.
+    PLAN_FIELDS = ("plan_required", "plan_over_amount", "plan_days")
+    column_details_list = column_list + PLAN_FIELDS
     column_default_sort = "name"
     column_formatters = {"category_code": _category_name,
                          **L.formatters(kind=L.KIND, severity=L.SEVERITY)}
-    form_columns = column_list
+    form_columns = column_list + PLAN_FIELDS
     form_overrides = {"kind": SelectField, "category_code": SelectField, "severity": SelectField}
     form_args = {
         "kind": {"choices": L.choices(L.KIND, blank=_l("Any"))},
@@ -283,6 +285,17 @@ class SlaPolicyView(DeletableByRole, RecordedChanges, SecureModelView):
         "resolve_days": {"validators": [InputRequired(), NumberRange(min=1, max=365)]},
         "callback_days": {"validators": [InputRequired(), NumberRange(min=1, max=365)]},
         "callbacks_required": {"validators": [InputRequired(), NumberRange(min=1, max=10)]},
+        "plan_required": {"description": _l(
+            "The department submits a handling plan, approved by its head (and by senior "
+            "management for a critical complaint) and agreed by the customer, before "
+            "resolving.")},
+        "plan_over_amount": {
+            "validators": [Optional(), NumberRange(min=0, max=9_999_999_999)],
+            "description": _l("Also required for a compensation above this amount (yuan); "
+                              "empty: no such threshold.")},
+        "plan_days": {"validators": [Optional(), NumberRange(min=1, max=30)],
+                      "description": _l("For each plan step: the approval, then the "
+                                        "customer's answer (empty: 1).")},
     }
     column_labels = {
         "name": _l("Name"), "kind": _l("Kind"), "category_code": _l("Category"),
@@ -290,12 +303,18 @@ class SlaPolicyView(DeletableByRole, RecordedChanges, SecureModelView):
         "resolve_days": _l("Working days to resolve"),
         "callback_days": _l("Working days to first callback"),
         "callbacks_required": _l("Callbacks required"), "active": _l("Active"),
+        "plan_required": _l("Handling plan required"),
+        "plan_over_amount": _l("Plan required above compensation (yuan)"),
+        "plan_days": _l("Working days per plan step"),
     }
 
     def on_model_change(self, form, model, is_created):
         # An empty choice means "any": stored as NULL, as the policy matcher expects.
         for name in ("kind", "category_code", "severity"):
             setattr(model, name, getattr(model, name) or None)
+        if model.plan_days is None:
+            model.plan_days = 1
+        model.plan_required = bool(model.plan_required)
         super().on_model_change(form, model, is_created)  # the AdminEvent
 
 

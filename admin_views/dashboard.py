@@ -23,7 +23,7 @@ from sqlalchemy import and_
 
 from rules import Role, Status
 from rules.intake import REGISTER_ROLES
-from services import calendar_source, clock, notifications, queries, queues
+from services import calendar_source, clock, notifications, queries, queues, upstream
 
 from . import labels
 from .base import SecureIndexView
@@ -31,18 +31,21 @@ from .notifications import kind_label as notification_kind
 
 # The panels each role sees. "queue": my queue, overdue, due soon, and the queue per
 # status; "stages": a clerk's stages (register/accept, forward, call back); "extensions":
-# extension requests to decide; "escalated": escalated to me; "at_risk": departments with
+# extension requests to decide; "plans": handling plans waiting for me; "escalated":
+# escalated to me; "at_risk": departments with
 # overdue complaints; "oversight": open, overdue, due soon over everything in scope, per
 # department; "headless": departments holding open complaints with no active head;
 # "calendar": the working calendar's missing statutory data; "delivery": failed and
-# pending outgoing messages; "satisfaction": this month's callbacks.
+# pending outgoing messages; "satisfaction": this month's callbacks; "upstream": reports
+# back owed to the upstream centres that sent complaints down; "assisting": open parts
+# of assisting departments (协办) for my department or named for me.
 PANELS = {
-    Role.INTAKE: ("queue", "stages", "headless", "satisfaction"),
-    Role.DEPT_HEAD: ("queue", "extensions", "escalated"),
-    Role.HANDLER: ("queue",),
-    Role.MANAGER: ("escalated", "extensions", "at_risk", "headless", "calendar",
+    Role.INTAKE: ("queue", "stages", "plans", "upstream", "headless", "satisfaction"),
+    Role.DEPT_HEAD: ("queue", "extensions", "plans", "escalated", "assisting"),
+    Role.HANDLER: ("queue", "assisting"),
+    Role.MANAGER: ("escalated", "extensions", "plans", "at_risk", "headless", "calendar",
                    "satisfaction"),
-    Role.EXECUTIVE: ("escalated", "extensions", "at_risk", "satisfaction"),
+    Role.EXECUTIVE: ("escalated", "extensions", "plans", "at_risk", "satisfaction"),
     Role.SUPERVISOR: ("oversight", "satisfaction"),
     Role.ADMIN: ("calendar", "delivery", "headless", "oversight"),
 }
@@ -86,6 +89,8 @@ class DashboardView(SecureIndexView):
     def index(self):
         actor = current_user.actor
         panels = PANELS.get(actor.role, ())
+        if actor.calls_back:  # a supervisor given the callbacks (company settings)
+            panels = (*panels, "queue")
         now = clock.now()
         calendar = calendar_source.business_calendar()
         cutoff = calendar.due_soon_cutoff(now)
@@ -98,7 +103,8 @@ class DashboardView(SecureIndexView):
         if "queue" in panels:
             queue, overdue = counts["queue"], counts["overdue"]
             context["by_status"] = [(s, queue.get(s, 0), overdue.get(s, 0))
-                                    for s in queues.work_statuses(actor.role)]
+                                    for s in queues.work_statuses(actor.role,
+                                                                  actor.calls_back)]
         if "at_risk" in panels or "oversight" in panels:
             figures = queries.open_figures(actor, now, cutoff)
             loads = queries.department_load(actor, now, figures)
@@ -107,6 +113,10 @@ class DashboardView(SecureIndexView):
             context["departments"] = loads
             if "oversight" in panels:
                 context["tiles"] += self._oversight_tiles(figures)
+        if "upstream" in panels:  # reports back owed to upstream centres (any status)
+            context["tiles"].append(Tile(
+                "dash-upstream", _l("To report back upstream"), upstream.waiting_count(actor),
+                complaints_url(queue="upstream"), "primary"))
         if "headless" in panels:
             context["headless"] = queues.headless_departments()
         if "delivery" in panels:
@@ -146,8 +156,12 @@ class DashboardView(SecureIndexView):
             out["due_soon"] = and_(mine, queries.due_soon_clause(now, cutoff))
         if "extensions" in panels:
             out["extensions"] = queues.extension_clause(actor)
+        if "plans" in panels:  # 处理方案 waiting for this user (rules.plan)
+            out["plans"] = queues.plan_clause(actor)
         if "escalated" in panels and queues.has_escalation_queue(actor.role):
             out["escalated"] = queries.escalated_clause(actor)
+        if "assisting" in panels:  # 协办: open parts of my department / named for me
+            out["assisting"] = queues.assisting_clause(actor)
         return out
 
     @staticmethod
@@ -180,10 +194,18 @@ class DashboardView(SecureIndexView):
             tiles.append(Tile("dash-extensions", _l("Extension requests to decide"),
                               _total(counts["extensions"]),
                               complaints_url(queue="extensions"), "primary"))
+        if "plans" in counts:
+            tiles.append(Tile("dash-plans", _l("Handling plans waiting for me"),
+                              _total(counts["plans"]), complaints_url(queue="plans"),
+                              "primary"))
         if "escalated" in counts:
             tiles.append(Tile("dash-escalated", _l("Escalated to me"),
                               _total(counts["escalated"]),
                               complaints_url(queue="escalated"), "primary"))
+        if "assisting" in counts:
+            tiles.append(Tile("dash-assisting", _l("Assisting parts for my department"),
+                              _total(counts["assisting"]),
+                              complaints_url(queue="assisting"), "primary"))
         return tiles
 
     @staticmethod

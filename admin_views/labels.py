@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from rules import Action, Channel, Finding, Kind, Role, Severity, Validity
+from rules.constants import AssistStatus, PlanState
 from services.labels import CLOCK, STATUS  # noqa: F401 (shared with the messages)
 
 ROLE = {
@@ -47,6 +48,13 @@ ESCALATION = {0: _l("Handler"), 1: _l("Department head"), 2: _l("Customer-servic
 ESCALATION_OWNER = {None: ESCALATION[0], Role.DEPT_HEAD: ESCALATION[1],
                     Role.MANAGER: ESCALATION[2], Role.EXECUTIVE: ESCALATION[3]}
 # Which deadline a complaint waits on (Complaint.due_kind) — also the due columns' labels.
+# 投诉对象: what the complaint is about (rules.constants.TargetKind).
+TARGET_KIND = {"product": _l("Product"), "person": _l("Person"), "store": _l("Store"),
+               "other": _l("Other")}
+# Who sent the complaint down (rules.constants.UpstreamSource).
+UPSTREAM_SOURCE = {"provincial": _l("Provincial centre"), "hotline_12345": _l("12345 hotline"),
+                   "regulator": _l("Regulator"), "head_office": _l("Head office"),
+                   "other": _l("Other")}
 # A manager's finding on a missed deadline (AccountabilityFinding).
 FINDING = {Finding.EXCUSED: _l("Excused"), Finding.RESPONSIBLE: _l("Responsible")}
 ACTION = {
@@ -64,6 +72,29 @@ ACTION = {
     Action.MESSAGE: _l("Message to the customer"),
     "attach": _l("File added"), "attachment_retire": _l("File retired"),
     Action.MERGE: _l("Merge as duplicate"), Action.MERGED_IN: _l("Duplicate merged in"),
+    Action.REPORT_UPSTREAM: _l("Report back upstream"),
+    Action.PLAN_SUBMIT: _l("Submit handling plan"),
+    Action.PLAN_APPROVE: _l("Approve handling plan"),
+    Action.PLAN_RETURN: _l("Return handling plan"),
+    Action.PLAN_ANSWER: _l("Record customer's answer to the plan"),
+    Action.ASSIST_ADD: _l("Add assisting department"),
+    Action.ASSIST_WITHDRAW: _l("Withdraw assisting part"),
+    Action.ASSIST_REPORT: _l("Assisting part reported"),
+    Action.PART_OVERDUE: _l("Assisting part past its deadline"),
+    Action.UPSTREAM_OVERDUE: _l("Report back upstream past its deadline"),
+    Action.ASSIST_ASSIGN: _l("Assisting part assigned"),
+}
+# 协办: where an assisting department's part stands (Assist.status).
+ASSIST_STATUS = {AssistStatus.OPEN: _l("Open"), AssistStatus.REPORTED: _l("Reported"),
+                 AssistStatus.WITHDRAWN: _l("Withdrawn")}
+# 处理方案: where the handling plan stands (Complaint.plan_state).
+PLAN_STATE = {
+    PlanState.SUBMITTED: _l("Waiting for the department's approval"),
+    PlanState.HEAD_APPROVED: _l("Approved by the department; waiting for senior management"),
+    PlanState.APPROVED: _l("Approved; waiting for the customer's answer"),
+    PlanState.AGREED: _l("Agreed by the customer"),
+    PlanState.RETURNED: _l("Returned by the approver; a new plan is due"),
+    PlanState.DECLINED: _l("Declined by the customer; a new plan is due"),
 }
 
 

@@ -3,6 +3,7 @@
 from . import (
     accountability,
     admin_events,
+    capa,
     complaints,
     crud,
     customers,
@@ -19,6 +20,7 @@ def register_views(admin):
     customers.add_views(admin)
     crud.add_record_views(admin)
     accountability.add_views(admin)
+    capa.add_views(admin)
     admin_events.add_views(admin)
     crud.add_config_views(admin)
     accountability.add_settings_view(admin, crud.SETTINGS)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import markdown
-from flask import flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,22 +27,37 @@ from sqlalchemy import select
 from models import Department, db
 from rules.bounds import MAX_YEAR, MIN_YEAR, year_in_window
 from rules.calendar import BusinessCalendar
-from rules.privacy import REPORT_ROLES, may_see_contact, report_covers_all_departments
+from rules.errors import PermissionDenied
+from rules.privacy import REPORT_ROLES, report_covers_all_departments
 from services import clock
+from services import labels as service_labels
 from services.calendar_source import business_calendar
 from services.export import XLSX_MIMETYPE, record_export
-from services.reports import Period, month, monthly_report, write_monthly_workbook
+from services.queues import may_read_accountability
+from services.reports import (
+    PERIOD_KINDS,
+    Period,
+    make_workbook,
+    month,
+    options_for,
+    parse_period,
+)
 
 from . import labels
 from .base import SecureBaseView
 from .dashboard import DashboardView
+
+PERIOD_KIND = {"month": _l("Month"), "quarter": _l("Quarter"), "half": _l("Half-year"),
+               "range": _l("Date range")}
 
 
 def value_labels() -> dict:
     """The translated names of the value sets the workbook shows."""
     return {"kind": labels.KIND, "channel": labels.CHANNEL, "satisfaction": labels.SATISFACTION,
             "status": labels.STATUS, "severity": labels.SEVERITY,
-            "escalation": labels.ESCALATION}
+            "escalation": labels.ESCALATION,
+            "assist_status": labels.ASSIST_STATUS,
+            "capa_status": service_labels.CAPA_STATUS, "capa_kind": service_labels.CAPA_KIND}
 
 
 # A month's last complaints are still being resolved, called back and closed during the
@@ -87,25 +102,45 @@ def metrics_html() -> Markup:
     return Markup(_metrics_html(METRICS_FILE, METRICS_FILE.stat().st_mtime))  # noqa: S704
 
 
-def send_workbook(period: Period, department: Department | None, staff, mask_phones: bool,
-                  screen: str = "monthly_report"):
-    """Build the workbook in a temporary file, log the export, send the file."""
+def send_workbook(period: Period, department: Department | None, staff,
+                  people_only: bool = False, screen: str | None = None):
+    """Build the workbook in a temporary file (``services.reports.make_workbook``, the path
+    ``flask report`` takes too), log the export, send the file. ``people_only``: the
+    per-person sheet alone, refused (403) to whoever may not read accountability."""
+    try:
+        options = options_for(staff, people_only=people_only)
+    except PermissionDenied:
+        abort(403)
     now = clock.now()
-    report = monthly_report(period, department, now=now)
     target = tempfile.TemporaryFile(suffix=".xlsx")
     try:
-        rows = write_monthly_workbook(report, target, value_labels(), mask_phones,
-                                      made_by=staff.full_name or staff.username)
+        rows = make_workbook(period, department, options, target, value_labels(),
+                             made_by=staff.full_name or staff.username, now=now)
     except BaseException:
         target.close()
         raise
-    record_export(staff.id, screen, {"month": period.label,
-                                     "department": department.code if department else None},
-                  rows, now)
+    if screen is None:
+        screen = ("per_person_report" if people_only
+                  else "monthly_report" if period.is_month else "period_report")
+    which = {"month": period.label} if period.is_month else {"period": period.label}
+    record_export(staff.id, screen,
+                  {**which, "department": department.code if department else None}, rows, now)
     target.seek(0)
     suffix = f"-{department.code}" if department is not None else ""
+    stem = ("per-person" if people_only
+            else "monthly-report" if period.is_month else "period-report")
+    label = period.label.replace("–", "_")
     return send_file(target, mimetype=XLSX_MIMETYPE, as_attachment=True, max_age=0,
-                     download_name=f"monthly-report-{period.label}{suffix}.xlsx")
+                     download_name=f"{stem}-{label}{suffix}.xlsx")
+
+
+def _period_defaults(now: datetime) -> dict:
+    """The values the period form opens on: the current quarter and half-year, the
+    current month's first day to today."""
+    today = now.date()
+    return {"quarter": f"{today.year}Q{(today.month - 1) // 3 + 1}",
+            "half": f"{today.year}H{1 if today.month <= 6 else 2}",
+            "first": today.replace(day=1).isoformat(), "last": today.isoformat()}
 
 
 class ReportsView(SecureBaseView):
@@ -125,12 +160,34 @@ class ReportsView(SecureBaseView):
                            settling_days=SETTLING_WORKING_DAYS,
                            settling_end=settling_end(now.date(), calendar),
                            departments=self._departments(),
-                           all_departments=report_covers_all_departments(current_user.role))
+                           all_departments=report_covers_all_departments(current_user.role),
+                           period_kinds=[(k, PERIOD_KIND[k]) for k in PERIOD_KINDS],
+                           defaults=_period_defaults(now),
+                           per_person=may_read_accountability(current_user))
 
     @expose("/metrics/")
     def metrics(self):
         """How every figure is computed: docs/metrics.md, served by the app."""
         return self.render("admin/metrics.html", content=metrics_html())
+
+    def _department(self):
+        """(department or None, None) for the request, or (None, a redirect) when wrong.
+        A department head gets their own department, whatever the URL says."""
+        if report_covers_all_departments(current_user.role):
+            code = request.args.get("department") or ""
+            if not code:
+                return None, None
+            department = db.session.scalar(select(Department).filter_by(code=code))
+            if department is None:
+                flash(_("There is no department with the code %(code)s.", code=code), "error")
+                return None, redirect(url_for(".index"))
+            return department, None
+        department = db.session.get(Department, current_user.department_id or 0)
+        if department is None:
+            flash(_("Your account belongs to no department; ask your administrator."),
+                  "error")
+            return None, redirect(url_for(".index"))
+        return department, None
 
     @expose("/monthly/")
     def monthly(self):
@@ -142,23 +199,51 @@ class ReportsView(SecureBaseView):
             flash(_("Please choose a month between %(first)s and %(last)s, for example "
                     "2026-11.", first=f"{MIN_YEAR}-01", last=f"{MAX_YEAR}-12"), "error")
             return redirect(url_for(".index"))
-        if report_covers_all_departments(current_user.role):
-            code = request.args.get("department") or ""
-            department = None
-            if code:
-                department = db.session.scalar(select(Department).filter_by(code=code))
-                if department is None:
-                    flash(_("There is no department with the code %(code)s.", code=code),
-                          "error")
-                    return redirect(url_for(".index"))
-        else:  # a department head: their own department, whatever the URL says
-            department = db.session.get(Department, current_user.department_id or 0)
-            if department is None:
-                flash(_("Your account belongs to no department; ask your administrator."),
-                      "error")
-                return redirect(url_for(".index"))
-        return send_workbook(period, department, current_user,
-                             mask_phones=not may_see_contact(current_user.role))
+        department, refused = self._department()
+        if refused is not None:
+            return refused
+        return send_workbook(period, department, current_user)
+
+    def _period(self):
+        """The period the form asked for, or None (and a message) when it is wrong."""
+        args = request.args
+        try:
+            period = parse_period(args.get("kind", ""), args.get("value", ""),
+                                  args.get("from", ""), args.get("to", ""))
+        except ValueError:
+            period = None
+        if (period is not None and year_in_window(period.start.year)
+                and year_in_window(period.last_day.year)):
+            return period
+        flash(_("Please choose a period between %(first)s and %(last)s: a month (2026-11), "
+                "a quarter (2026Q4), a half-year (2026H2), or a range of at most two years "
+                "whose first day is not after its last.",
+                first=str(MIN_YEAR), last=str(MAX_YEAR)), "error")
+        return None
+
+    @expose("/period/")
+    def period(self):
+        """The workbook of a month, quarter, half-year or free range of days."""
+        period = self._period()
+        if period is None:
+            return redirect(url_for(".index"))
+        department, refused = self._department()
+        if refused is not None:
+            return refused
+        return send_workbook(period, department, current_user)
+
+    @expose("/people/")
+    def people(self):
+        """The per-person figures alone: 403 for whoever may not read accountability."""
+        if not may_read_accountability(current_user):
+            abort(403)
+        period = self._period()
+        if period is None:
+            return redirect(url_for(".index"))
+        department, refused = self._department()
+        if refused is not None:
+            return refused
+        return send_workbook(period, department, current_user, people_only=True)
 
 
 MONTHLY_LINK = (_l("Monthly meeting workbook (Excel)"), "reports.index", REPORT_ROLES)

@@ -18,9 +18,12 @@ from sqlalchemy import select
 
 from models import Category, db
 from rules import Action
+from rules.assist import parse_missed_note
 from rules.customer_messages import _HOW, _WHAT  # the words timeline_note writes
+from rules.plan import parse_answer_note
 from services.retention import MARK_TEXT
 from services.sweep import NOTES as MISSED_NOTES
+from services.upstream import NOTE as UPSTREAM_MISSED
 
 from . import labels
 from .complaint_columns import LABELS as FIELD_LABELS
@@ -30,7 +33,8 @@ _MISSED_CLOCK = {text: clock for clock, text in MISSED_NOTES.items()}
 _MISSED_ANY = "deadline missed"
 
 # Value sets of the editable fields whose stored values are codes.
-_VALUE_LABELS = {"kind": labels.KIND, "channel": labels.CHANNEL, "severity": labels.SEVERITY}
+_VALUE_LABELS = {"kind": labels.KIND, "channel": labels.CHANNEL, "severity": labels.SEVERITY,
+                 "target_kind": labels.TARGET_KIND, "upstream_source": labels.UPSTREAM_SOURCE}
 _EDIT_FIELDS = {*FIELD_LABELS, "category_id"}
 _CHANGE = re.compile(r"^(?P<name>[a-z_]+): (?P<rest>.*)$", re.S)
 _SEPARATOR = " — "  # services.edits: "<reason> — <changes>"
@@ -99,6 +103,16 @@ def _message_note(note: str) -> str:
              change=", ".join(shown))
 
 
+def _plan_answer_note(note: str) -> str:
+    """rules.plan.answer_note: "agreed: <what the customer said>" in the reader's words."""
+    parsed = parse_answer_note(note)
+    if parsed is None:
+        return note
+    agreed, said = parsed
+    answer = _("The customer agreed") if agreed else _("The customer declined")
+    return _("%(field)s: %(change)s", field=answer, change=said) if said else answer
+
+
 def edit_category_ids(notes) -> set[int]:
     """The category ids named in edit notes (to look their names up in one query)."""
     ids = set()
@@ -121,8 +135,18 @@ def shown_note(action: str | None, note: str | None, categories=None) -> str | N
         if note == _MISSED_ANY:
             return _("Deadline missed")
         return note
+    if action == Action.UPSTREAM_OVERDUE and note == UPSTREAM_MISSED:
+        return _("Deadline missed: %(clock)s", clock=_("Report back upstream"))
+    if action == Action.PART_OVERDUE:
+        part = parse_missed_note(note)  # 协办: an assisting department's part
+        if part is not None:
+            return _("Assisting part of %(department)s missed its deadline (%(due)s)",
+                     department=part[0], due=part[1])
+        return note
     if action == Action.MESSAGE:
         return _message_note(note)
+    if action == Action.PLAN_ANSWER:
+        return _plan_answer_note(note)
     if action == Action.EDIT:
         categories = categories or {}
         translated = _changes(note, categories)

@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from rules import Actor
+from rules import Actor, Role
 
 from .base import db
 
@@ -93,7 +93,10 @@ class Staff(UserMixin, db.Model):
 
     @property
     def actor(self) -> Actor:
-        return Actor(id=self.id, role=self.role, department_id=self.department_id)
+        # Only a supervisor's callbacks depend on a company setting (read once a request).
+        calls_back = self.role == Role.SUPERVISOR and _supervisors_call_back()
+        return Actor(id=self.id, role=self.role, department_id=self.department_id,
+                     calls_back=calls_back)
 
 
 class StaffRecoveryCode(db.Model):
@@ -118,3 +121,9 @@ class LoginAttempt(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[Optional[datetime]] = mapped_column(index=True)
     blocked_until: Mapped[Optional[datetime]]
+
+
+def _supervisors_call_back() -> bool:
+    from .settings import supervisors_call_back  # (settings imports nothing of org)
+
+    return supervisors_call_back()

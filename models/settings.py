@@ -99,5 +99,23 @@ ACCOUNTABILITY_DEPARTMENT = "accountability_department"
 # The intake channels whose customers are sent the acknowledgement and the result (R8):
 # a comma list (rules.customer_messages; by default all but relayed and walk-in).
 CUSTOMER_MESSAGE_CHANNELS = "customer_message_channels"
+# The inspection department (督察考评, the supervisors) records callbacks too: "yes" / "no".
+SUPERVISOR_CALLBACKS = "supervisor_callbacks"
+YES, NO = "yes", "no"
 DEFAULT_SETTINGS = {ACCOUNTABILITY_DEPARTMENT: "HR",
-                    CUSTOMER_MESSAGE_CHANNELS: format_channels(DEFAULT_CHANNELS)}
+                    CUSTOMER_MESSAGE_CHANNELS: format_channels(DEFAULT_CHANNELS),
+                    SUPERVISOR_CALLBACKS: NO}
+
+
+def supervisors_call_back() -> bool:
+    """Whether the supervisors record callbacks (the setting), read once per app context
+    (a request): Staff.actor asks it for every supervisor's decision and list page."""
+    from flask import g, has_app_context
+
+    cached = g.get("supervisors_call_back") if has_app_context() else None
+    if cached is None:
+        value = db.session.get(Setting, SUPERVISOR_CALLBACKS)
+        cached = (value.value if value is not None and value.value else NO) == YES
+        if has_app_context():
+            g.supervisors_call_back = cached
+    return cached

@@ -4,7 +4,9 @@ Rules decide; services write; views show. Nothing here imports Flask or SQLAlche
 and nothing here reads the clock.
 """
 
-from . import procedure as _procedure  # noqa: F401  (declares the actions)
+from . import procedure as _procedure  # noqa: F401, I001  (declares the actions; then these:)
+from . import plan as _plan  # noqa: F401  (处理方案: its actions, after the procedure's)
+from . import assist as _assist  # noqa: F401, I001  (协办: the parts' actions)
 from .actions import (
     ROLE_NAMES,
     ActionSpec,

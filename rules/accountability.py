@@ -57,3 +57,12 @@ def check_accountability_department(role: str, code: str | None,
     if code not in known_codes:
         raise InvalidInput(N_("The %(field_name)s is not one of the allowed values."),
                            field_name=N_("accountability department"))
+
+
+def check_supervisor_callbacks(role: str, value: str | None, allowed: Collection[str]) -> None:
+    """Refuse a change of "who calls back" by another role, or to an unknown value."""
+    if role not in SETTING_ROLES:
+        raise PermissionDenied(N_("Only the administrator may change the company settings."))
+    if value not in allowed:
+        raise InvalidInput(N_("The %(field_name)s is not one of the allowed values."),
+                           field_name=N_("who records callbacks"))

@@ -22,6 +22,7 @@ from .deadlines import DUE_FIELDS, Policy, current_due, start_clock
 from .errors import (
     N_,
     InvalidInput,
+    NothingWaiting,
     PermissionDenied,
     RuleError,
     TransitionNotAllowed,
@@ -43,6 +44,8 @@ RECIPIENTS = (
     "extension_approver",  # the head, or a manager when the head asked
     "extension_requester",  # who asked for the extension
     "registered_by",  # who registered the complaint
+    "plan_submitter",  # who submitted the handling plan (rules.plan)
+    "assisting_head",  # 协办: the head of the assisting department whose part it is
 )
 
 ROLE_NAMES = {
@@ -87,6 +90,9 @@ class ActionSpec:
     # RECIPIENTS, or a function of the Context giving them (e.g. only when reopened)
     notify: tuple[str, ...] | Callable[[Context], tuple[str, ...]] = ()
     writes_callback: bool = False  # a CallbackRecord from the inputs
+    # A role in ``who`` takes it only when given it (a company setting, on the Actor): the
+    # refusal of an actor not given it, or None. Not given: not their action at all.
+    given: Callable[[Actor], RuleError | None] | None = None
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -157,6 +163,10 @@ def refusal(action: str, facts: Facts, actor: Actor) -> RuleError | None:
         return TransitionNotAllowed(
             N_("You cannot %(action_name)s a complaint that is %(status_name)s."),
             action_name=spec.verb, status_name=status_name)
+    if spec.given is not None and actor.role in spec.who[facts.status]:
+        withheld = spec.given(actor)
+        if withheld is not None:
+            return withheld
     if actor.role not in spec.who[facts.status]:
         return PermissionDenied(
             N_("A %(role_name)s may not %(action_name)s a complaint that is %(status_name)s."),
@@ -196,13 +206,19 @@ def unavailable_actions(facts: Facts, actor: Actor) -> list[Unavailable]:
         return []  # seen only as its author: nothing this actor could take on it
     out = []
     for name, spec in _REGISTRY.items():
-        if actor.role not in spec.roles:
+        if actor.role not in spec.roles or not takes(spec, actor):
             continue
         reason = refusal(name, facts, actor)
         if reason is not None:
-            blocked = actor.role in spec.who.get(facts.status, ())
+            blocked = (actor.role in spec.who.get(facts.status, ())
+                       and not isinstance(reason, NothingWaiting))
             out.append(Unavailable(name, reason, blocked))
     return out
+
+
+def takes(spec: ActionSpec, actor: Actor) -> bool:
+    """Whether the actor's role takes this action at all (a setting may withhold it)."""
+    return actor.role in spec.roles and (spec.given is None or spec.given(actor) is None)
 
 
 def is_final(action: str) -> bool:

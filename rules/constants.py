@@ -148,6 +148,10 @@ class Action:
     # Taken by an assisting department on its own part (rules.assist), not from the table.
     ASSIST_REPORT = "assist_report"
     ASSIST_ASSIGN = "assist_assign"
+    # Written by the sweep beside OVERDUE, for deadlines that are not the complaint's own
+    # (they neither escalate it nor count as its missed deadline in the figures):
+    PART_OVERDUE = "part_overdue"  # an assisting department's part
+    UPSTREAM_OVERDUE = "upstream_overdue"  # the report back to the upstream centre
 
 
 class Clock:

@@ -9,6 +9,9 @@ Every open status waits on someone, with a clock (DESIGN.md "No stage without a 
 | rejected              | customer service: tell the customer | reject + reply_days           |
 | forwarded/in progress | the department: resolve             | forward + resolve_days        |
 |   … extension asked   | the approver: decide                | request + decision_days       |
+|   … plan submitted    | the head (then senior management if | submission (head's approval)  |
+|                       |   critical): approve or return it   |   + plan_days                 |
+|   … plan approved     | customer service: customer's answer | approval + plan_days          |
 | resolved              | customer service: review            | resolve + review_days         |
 | callback              | customer service: next callback     | resolve (then last call) +    |
 |                       |   (or closing, once enough)         |   callback_days; all within   |

@@ -20,8 +20,10 @@ from datetime import date, datetime, time, timedelta
 
 from . import procedure as _procedure  # noqa: F401  (declares the actions read below)
 from .actions import all_specs
+from .assist import PART_OVERDUE
+from .capa import OVERDUE_NOTIFICATION as CAPA_OVERDUE
 from .constants import Action
-from .notify import CRITICAL_REGISTERED, DUE_SOON, ESCALATED, OVERDUE, REOPENED
+from .notify import CRITICAL_REGISTERED, DUE_SOON, ESCALATED, OVERDUE, REOPENED, UPSTREAM_OVERDUE
 
 # --- channels ---------------------------------------------------------------------------
 
@@ -37,6 +39,12 @@ ROBOT = "robot"  # what a person chooses: "my department's robot", whichever kin
 
 # Kinds no declared action names: written by the sweep and by registration.
 EVENT_KINDS = (REOPENED, OVERDUE, ESCALATED, DUE_SOON, CRITICAL_REGISTERED)
+# 协办 (services.assist): the assisting side's report and handler, a part's missed deadline.
+EVENT_KINDS += (Action.ASSIST_REPORT, Action.ASSIST_ASSIGN, PART_OVERDUE)
+# 纠正预防措施 (services.capa.sweep): a corrective action past its due date.
+EVENT_KINDS += (CAPA_OVERDUE,)
+# 反馈上级 (services.upstream.sweep): a report back upstream past the centre's deadline.
+EVENT_KINDS += (UPSTREAM_OVERDUE,)
 
 
 # Actions whose every notification is of kind "reopened" (rules.notify.kind_of): reopening,

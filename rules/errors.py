@@ -27,6 +27,12 @@ class TransitionNotAllowed(RuleError):
     """The action is not possible from the complaint's current status."""
 
 
+class NothingWaiting(TransitionNotAllowed):
+    """Nothing waits for this step now (no extension asked, no plan to decide): the step
+    is not *blocked*, there is just nothing to take it on; the screens list it with the
+    steps of other stages, not as a greyed-out button."""
+
+
 class PermissionDenied(RuleError):
     """This user's role or scope does not allow the action."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from .constants import Kind, Severity
+from .constants import AssistStatus, Kind, Severity
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,9 @@ class Actor:
     id: int
     role: str
     department_id: int | None = None
+    # The company gives callbacks to the inspection department too (a setting): a
+    # supervisor records them (rules.procedure CALLBACK).
+    calls_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Facts:
     assists_open: int = 0
     # Sent down by an upstream centre with this reference (R45); None: not.
     upstream_ref: str | None = None
+    upstream_reported_at: datetime | None = None  # the first report back to it
 
     @property
     def extension_pending(self) -> bool:
@@ -84,6 +88,7 @@ class DepartmentFacts:
     staffed: bool = True
     # An active department head there, to assign it (forwarding needs one).
     has_head: bool = True
+    name: str | None = None  # for the event's note (协办: the assisting department)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,19 @@ class PersonFacts:
     active: bool = True
     department_id: int | None = None
     role: str | None = None
+
+
+@dataclass(frozen=True)
+class PartFacts:
+    """An assisting department's part of a complaint (协办; rules.assist)."""
+
+    id: int
+    department_id: int
+    assignee_id: int | None = None
+    status: str = AssistStatus.OPEN
+    due_at: datetime | None = None
+    department_name: str | None = None
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -124,3 +142,11 @@ class Target:
     # merge: the number the user typed, and the complaint found with it (None: no such one)
     master_number: str | None = None
     master: MasterFacts | None = None
+    # resolve: the staff member named as having caused the complaint (None: no such one)
+    caused_by_id: int | None = None
+    caused_by: PersonFacts | None = None
+    # 协办: the part an action names (withdraw; None: no such part of this complaint), and
+    # the complaint's parts not withdrawn (add: one open part per department)
+    part_id: int | None = None
+    part: PartFacts | None = None
+    parts: tuple[PartFacts, ...] = ()

@@ -35,6 +35,10 @@ FIELD_NAMES = {
     "approve": N_("decision"),
     "note": N_("note"),
     "master_number": N_("number of the complaint to merge into"),
+    "plan": N_("handling plan"),
+    "agreed": N_("customer's answer"),
+    "caused_by_id": N_("person who caused it"),
+    "caused_by_text": N_("outside party who caused it"),
 }
 
 

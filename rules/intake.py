@@ -7,7 +7,16 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from .bounds import MAX_LONG_TEXT, MAX_YEAR, MIN_YEAR, date_in_window
-from .constants import Channel, CustomerClass, Kind, Role, Severity, Status
+from .constants import (
+    Channel,
+    CustomerClass,
+    Kind,
+    Role,
+    Severity,
+    Status,
+    TargetKind,
+    UpstreamSource,
+)
 from .errors import N_, InvalidInput, MissingInput, PermissionDenied, about, refuse_all
 from .fields import parse_phone
 
@@ -28,6 +37,15 @@ TEXT_LIMITS = (
     ("description", N_("description"), MAX_LONG_TEXT),
     ("demand", N_("customer demand"), MAX_LONG_TEXT),
     ("late_reason", N_("reason for late registration"), 4000),
+    # 地点, 投诉对象 (what or who exactly), the upstream centre's reference (R45).
+    ("location", N_("location"), 200),
+    ("target_text", N_("complaint target details"), 200),
+    ("upstream_ref", N_("upstream reference number"), 64),
+)
+# Optional value sets of the record: empty is None, anything else must be one of them.
+OPTIONAL_CHOICES = (
+    ("target_kind", N_("complaint target"), TargetKind.ALL),
+    ("upstream_source", N_("upstream source"), UpstreamSource.ALL),
 )
 # What a registration cannot do without (besides a phone or an e-mail: one of the two).
 REQUIRED_FIELDS = ("customer_name", "title", "description")
@@ -102,7 +120,7 @@ def relays(role: str) -> bool:
 
 
 def check_register(role: str, data: Mapping, now: datetime | None = None, *,
-                   kept_phone: str | None = None) -> dict:
+                   kept_phone: str | None = None, upstream_now: datetime | None = None) -> dict:
     """Validate a new (or edited) complaint; returns the cleaned values or raises a RuleError.
 
     Every problem is reported at once, each marked with its field (``RuleError.field``;
@@ -111,6 +129,8 @@ def check_register(role: str, data: Mapping, now: datetime | None = None, *,
     needs a ``late_reason``. Outside customer service the channel is "relayed by a
     department" whatever was chosen. ``kept_phone``: the number already on file (an edit),
     kept as it is when sent back unchanged, even if older rules let it in.
+    ``upstream_now`` (default ``now``): a report-back deadline before it is refused (an
+    edit passes it only when that deadline changes).
     """
     if role not in REGISTER_ROLES:
         raise PermissionDenied(N_("Only active staff may register complaints."))
@@ -165,8 +185,44 @@ def check_register(role: str, data: Mapping, now: datetime | None = None, *,
             refuse("late_reason", MissingInput(
                 N_("This complaint was received more than 30 days ago: please say why it is "
                    "registered so late.")))
+    for err in _record_fields(clean, now if upstream_now is None else upstream_now):
+        errors.append(err)
     refuse_all(errors)
     return clean
+
+
+def _record_fields(clean: dict, now: datetime | None) -> list:
+    """Where and what about, and who sent it down: cleaned in place; the refusals."""
+    errors = []
+    for name, label, allowed in OPTIONAL_CHOICES:
+        clean[name] = clean.get(name) or None
+        if clean[name] is not None and clean[name] not in allowed:
+            errors.append(about(name, InvalidInput(
+                N_("The %(field_name)s is not one of the allowed values."), field_name=label)))
+    for name in ("location", "target_text", "upstream_ref"):
+        clean[name] = clean.get(name) or None
+    source, ref, due = clean["upstream_source"], clean["upstream_ref"], clean.get("upstream_due")
+    clean["upstream_due"] = due or None
+    if source and not ref:
+        errors.append(about("upstream_ref", MissingInput(
+            N_("Please give the upstream centre's reference number: the report back quotes "
+               "it."))))
+    if ref and not source:
+        errors.append(about("upstream_source", MissingInput(
+            N_("Please say which upstream centre sent this complaint down."))))
+    if due is not None:
+        if not (source or ref):
+            errors.append(about("upstream_due", InvalidInput(
+                N_("A report-back deadline belongs to a complaint sent down by an upstream "
+                   "centre: give its source and reference, or leave the deadline empty."))))
+        elif not date_in_window(due):
+            errors.append(about("upstream_due", InvalidInput(
+                N_("The %(field_name)s must be between the years %(first)d and %(last)d."),
+                field_name=N_("report-back deadline"), first=MIN_YEAR, last=MAX_YEAR)))
+        elif now is not None and due <= now:
+            errors.append(about("upstream_due", InvalidInput(
+                N_("The report-back deadline must be in the future."))))
+    return errors
 
 
 def check_edit(role: str, status: str, category_set: bool, reason: str | None) -> None:

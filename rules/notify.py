@@ -24,6 +24,9 @@ OVERDUE = "overdue"
 # within one working day (services.sweep, services.due_soon).
 ESCALATED = "escalated"
 DUE_SOON = "due_soon"
+# Written by services.upstream.sweep: a report back to an upstream centre past the
+# deadline it set (to the customer-service managers).
+UPSTREAM_OVERDUE = "upstream_overdue"
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,13 @@ def _approver(after: Facts, actor: Actor) -> tuple[Recipient, ...]:
 
 
 def recipients(symbols: Iterable[str], before: Facts, after: Facts,
-               actor: Actor) -> tuple[Recipient, ...]:
+               actor: Actor, *, assisting: int | None = None) -> tuple[Recipient, ...]:
     """The descriptions of whom to tell, in declaration order, without repeats.
 
     ``before`` / ``after`` are the complaint's facts before and after the action (the
     extension's requester is known only before its decision). The services leave the
-    actor out: nobody is told of their own action.
+    actor out: nobody is told of their own action. ``assisting``: the department of the
+    part an assist action names (services.assist tells its head; none here without it).
     """
     out: list[Recipient] = []
     for symbol in symbols:
@@ -84,6 +88,8 @@ def recipients(symbols: Iterable[str], before: Facts, after: Facts,
             "extension_approver": lambda: _approver(after, actor),
             "extension_requester": lambda: _person(before.extension_requested_by_id),
             "registered_by": lambda: _person(after.registered_by_id),
+            "plan_submitter": lambda: _person(before.plan_submitted_by_id),
+            "assisting_head": lambda: _head(assisting),
         }[symbol]()
         out.extend(r for r in found if r not in out)
     return tuple(out)

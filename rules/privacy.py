@@ -65,3 +65,15 @@ REPORT_ROLES = (Role.ADMIN, Role.INTAKE, Role.MANAGER, Role.SUPERVISOR, Role.EXE
 def report_covers_all_departments(role: str | None) -> bool:
     """Whether this role's workbook may cover any department (else only their own)."""
     return role in Role.SEE_ALL
+
+
+# The corrective actions in the period workbook: for those who see them on their screen
+# (issue 12: managers, administrators, supervisors, senior management; a department head
+# their department's — their workbook is their department's), not the clerks.
+CORRECTIVE_REPORT_ROLES = (Role.ADMIN, Role.MANAGER, Role.SUPERVISOR, Role.EXECUTIVE,
+                           Role.DEPT_HEAD)
+
+
+def report_shows_corrective_actions(role: str | None) -> bool:
+    """Whether this role's period workbook lists the corrective and preventive actions."""
+    return role in CORRECTIVE_REPORT_ROLES

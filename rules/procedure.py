@@ -22,7 +22,16 @@ from .constants import (
     Status,
     Validity,
 )
-from .errors import N_, InvalidInput, MissingInput, RuleError, TransitionNotAllowed, about
+from .errors import (
+    N_,
+    InvalidInput,
+    MissingInput,
+    NothingWaiting,
+    PermissionDenied,
+    RuleError,
+    TransitionNotAllowed,
+    about,
+)
 from .escalation import escalated
 from .facts import Actor, DepartmentFacts, Facts
 from .fields import AMOUNT, CHOICE, FLAG, REF, WHEN, Field, missing
@@ -46,6 +55,9 @@ RESULT_FIELDS = (
     Field("remedy", CHOICE, choices=Remedy.ALL),
     Field("compensation_amount", AMOUNT, required=False),
     Field("resolution"),
+    # Who caused the complaint (R52-R54): a staff member, or an outside party in words.
+    Field("caused_by_id", REF, required=False),
+    Field("caused_by_text", required=False, max_length=200),
 )
 
 
@@ -99,15 +111,41 @@ def callback_progress(f: Facts) -> CallbackProgress:
     return CallbackProgress(required=f.callbacks_required, done=f.callbacks_reached)
 
 
+def _calls_back(a: Actor):
+    """Callbacks are customer service's; a company setting gives them to the inspection
+    department (督察考评, the supervisors) too (Actor.calls_back)."""
+    if a.role == Role.SUPERVISOR and not a.calls_back:
+        return PermissionDenied(N_("Callbacks are recorded by customer service; the "
+                                   "administrator can give them to the inspection department "
+                                   "in Settings."))
+    return None
+
+
+def _sent_down(f: Facts, a: Actor):
+    if not f.upstream_ref:
+        return TransitionNotAllowed(N_("This complaint was not sent down by an upstream "
+                                       "centre."))
+    return None
+
+
 def _no_pending_extension(f: Facts, a: Actor):
     if f.extension_pending:
         return TransitionNotAllowed(N_("An extension request is already waiting for a decision."))
     return None
 
 
+def _parts_in(f: Facts, a: Actor):
+    """协办: the lead resolves once every assisting part is reported or withdrawn."""
+    if f.assists_open > 0:
+        return TransitionNotAllowed(
+            N_("%(count)d assisting part(s) are still open: each assisting department "
+               "reports its part, or the lead withdraws it."), count=f.assists_open)
+    return None
+
+
 def _pending_extension_not_own(f: Facts, a: Actor):
     if not f.extension_pending:
-        return TransitionNotAllowed(N_("There is no extension request waiting for a decision."))
+        return NothingWaiting(N_("There is no extension request waiting for a decision."))
     if a.role == Role.DEPT_HEAD and f.extension_requested_by_id == a.id:
         return TransitionNotAllowed(
             N_("You cannot approve your own extension request; a manager decides it."))
@@ -167,11 +205,33 @@ def _check_assign(ctx: Context):
     _check_person(ctx, ctx.facts.department_id)
 
 
+def _check_caused_by(ctx: Context):
+    """The staff member named as having caused the complaint exists and is active."""
+    t = ctx.target
+    if t.caused_by_id is None:
+        return
+    if t.caused_by is None or not t.caused_by.active:
+        raise about("caused_by_id", InvalidInput(N_("That person is not active; choose "
+                                                    "another one.")))
+
+
 def _check_result(ctx: Context):
+    _check_caused_by(ctx)
     if ctx.inputs.get("remedy") == "compensation" and ctx.inputs.get(
             "compensation_amount") is None:
         raise about("compensation_amount",
                     MissingInput(N_("Please fill in the compensation amount.")))
+    from .plan import plan_refusal  # (here: rules.plan declares its actions after these)
+
+    no_plan = plan_refusal(ctx)  # 处理方案: the policy asks for a plan the customer agreed to
+    if no_plan is not None:
+        raise no_plan
+
+
+def _plan_dropped(ctx: Context) -> dict:
+    from .plan import dropped_plan  # (here: rules.plan declares its actions after these)
+
+    return dropped_plan(ctx.facts)
 
 
 def _check_callback(ctx: Context):
@@ -228,7 +288,9 @@ def _on_the_spot(ctx: Context) -> bool:
 def _resolve(ctx: Context) -> dict:
     i = ctx.inputs
     out = {name: i.get(name) for name in ("root_cause", "responsibility", "remedy",
-                                          "compensation_amount", "resolution")}
+                                          "compensation_amount", "resolution",
+                                          "caused_by_text")}
+    out["caused_by_id"] = ctx.target.caused_by_id
     out.update(resolved_at=ctx.now, **NO_EXTENSION)
     if _on_the_spot(ctx):
         out.update(answered_on_the_spot=True, validity=Validity.VALID,
@@ -336,7 +398,7 @@ register(
         Action.RETURN, N_("return"), _each(Status.IN_DEPARTMENT, (Role.DEPT_HEAD, Role.ADMIN)),
         fields=(REASON,), lands=Status.ACCEPTED,
         changes=lambda ctx: {"department_id": None, "assignee_id": None, "resolve_due": None,
-                             **NO_EXTENSION},
+                             **NO_EXTENSION, **_plan_dropped(ctx)},
         starts=(Clock.FORWARD,), notify=("customer_service",)),
     ActionSpec(
         Action.ASSIGN, N_("assign"), _each(Status.IN_DEPARTMENT, (Role.DEPT_HEAD, *MANAGERS)),
@@ -348,7 +410,7 @@ register(
     ActionSpec(
         Action.RESOLVE, N_("resolve"),
         {Status.IN_PROGRESS: DEPARTMENT_WORKERS, Status.REGISTERED: CS, Status.ACCEPTED: CS},
-        fields=RESULT_FIELDS, validate=_check_result,
+        fields=RESULT_FIELDS, validate=_check_result, guard=_parts_in,
         lands=lambda ctx: Status.CALLBACK if _on_the_spot(ctx) else Status.RESOLVED,
         changes=_resolve,
         starts=lambda ctx: ((Clock.CALLBACK, Clock.FOLLOWUP) if _on_the_spot(ctx)
@@ -365,7 +427,8 @@ register(
         changes=lambda ctx: {"review_due": None},
         starts=lambda ctx: _work_clock(ctx.facts), notify=("assignee", "department_head")),
     ActionSpec(
-        Action.CALLBACK, N_("record a callback for"), {Status.CALLBACK: CS},
+        Action.CALLBACK, N_("record a callback for"), {Status.CALLBACK: (*CS, Role.SUPERVISOR)},
+        given=_calls_back,
         fields=(Field("method", CHOICE, choices=CallbackMethod.ALL), Field("reached", FLAG),
                 Field("satisfaction", CHOICE, required=False, choices=Satisfaction.ALL),
                 Field("solved", FLAG, required=False), Field("notes", required=False)),
@@ -423,4 +486,17 @@ register(
         validate=check_master, lands=Status.CLOSED,
         changes=lambda ctx: {**_closing(ctx), "merged_into_id": ctx.target.master.id},
         note=merge_note),
+)
+
+
+# 反馈上级 (R45): customer service tells the upstream centre that sent the complaint down
+# what was done, at any stage (closed included) and as often as needed; the first report
+# stops its report-back clock (services.upstream sweeps a missed one).
+register(
+    ActionSpec(
+        Action.REPORT_UPSTREAM, N_("report back upstream on"), _each(Status.ALL, CS),
+        fields=(Field("method", CHOICE, choices=CallbackMethod.ALL), Field("note")),
+        guard=_sent_down,
+        changes=lambda ctx: {"upstream_reported_at": ctx.facts.upstream_reported_at or ctx.now,
+                             "upstream_overdue_since": None}),
 )

@@ -2,27 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .constants import Role
 from .errors import StaleVersion
 from .facts import Actor
 
 
 def can_see(actor: Actor, department_id: int | None, assignee_id: int | None,
-            registered_by_id: int | None = None) -> bool:
+            registered_by_id: int | None = None, *,
+            assisting: Iterable[tuple[int, int | None]] = ()) -> bool:
     """Whether a complaint with this department, assignee and author is in the actor's scope.
 
     Customer service, managers, supervisors and executives see everything; a department
     head their department's complaints; a handler those assigned to them; anyone the
-    complaints they registered themselves.
+    complaints they registered themselves. ``assisting``: the (department, assignee) of
+    the complaint's parts not withdrawn (协办): the head of an assisting department and the
+    handler named for a part see the complaint too (to read it and report their part;
+    ``can_act`` stays false for them, so no workflow action is theirs).
     """
     if actor.role in Role.SEE_ALL:
         return True
     if registered_by_id is not None and registered_by_id == actor.id:
         return True
+    if any(assists(actor, dept, person) for dept, person in assisting):
+        return True
     if actor.role == Role.DEPT_HEAD:
         return actor.department_id is not None and department_id == actor.department_id
     if actor.role == Role.HANDLER:
         return assignee_id is not None and assignee_id == actor.id
+    return False
+
+
+def assists(actor: Actor, part_department_id: int | None,
+            part_assignee_id: int | None) -> bool:
+    """Whether the actor works on this assisting part: the head of its department, or the
+    handler named for it."""
+    if actor.role == Role.DEPT_HEAD:
+        return actor.department_id is not None and part_department_id == actor.department_id
+    if actor.role == Role.HANDLER:
+        return part_assignee_id is not None and part_assignee_id == actor.id
     return False
 
 

@@ -8,8 +8,12 @@ from sqlalchemy import select
 
 from models import AccountabilityFinding, AccountabilityRecord, Department, Setting, db
 from models.engine import write_transaction
-from models.settings import ACCOUNTABILITY_DEPARTMENT
-from rules.accountability import check_accountability_department, check_finding
+from models.settings import ACCOUNTABILITY_DEPARTMENT, NO, SUPERVISOR_CALLBACKS, YES
+from rules.accountability import (
+    check_accountability_department,
+    check_finding,
+    check_supervisor_callbacks,
+)
 from rules.errors import N_, RuleError
 
 from . import clock
@@ -55,3 +59,17 @@ def set_accountability_department(code: str | None, actor) -> None:
             db.session.add(Setting(key=ACCOUNTABILITY_DEPARTMENT, value=code))
         else:
             row.value = code
+
+
+def set_supervisor_callbacks(value: str | None, actor) -> None:
+    """Give callbacks to the inspection department (supervisors) too, or take them back:
+    "yes" / "no" (rules.accountability.check_supervisor_callbacks)."""
+    role = actor.role
+    value = (value or "").strip()
+    check_supervisor_callbacks(role, value, (YES, NO))
+    with write_transaction(db.session):
+        row = db.session.get(Setting, SUPERVISOR_CALLBACKS)
+        if row is None:
+            db.session.add(Setting(key=SUPERVISOR_CALLBACKS, value=value))
+        else:
+            row.value = value

@@ -30,7 +30,7 @@ from rules.bounds import parse_id
 from rules.errors import N_, InvalidInput, RuleError
 from rules.scope import can_see
 
-from . import clock
+from . import assist, clock
 from .complaints import NotFound, write_event
 from .storage import CHUNK, StorageError, storage
 
@@ -270,8 +270,7 @@ def visible(attachment_id, actor) -> Attachment | None:
     if attachment is None:
         return None
     complaint = db.session.get(Complaint, attachment.complaint_id)
-    if complaint is None or not can_see(actor.actor, complaint.department_id,
-                                        complaint.assignee_id, complaint.registered_by_id):
+    if complaint is None or not assist.can_see(actor.actor, complaint):  # 协办 parts too
         return None
     return attachment
 

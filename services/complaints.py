@@ -68,6 +68,11 @@ def _category(clean: Mapping) -> Category | None:
 # --- registration -----------------------------------------------------------------------
 
 
+# The record's further fields (issue 12): registration and the edit form keep them.
+RECORD_FIELDS = ("location", "target_kind", "target_text", "upstream_source", "upstream_ref",
+                 "upstream_due")
+
+
 def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Complaint:
     """Register a new complaint (status ``registered``) with its number and accept deadline.
 
@@ -102,6 +107,8 @@ def register(data: Mapping, actor: Staff, now: datetime | None = None) -> Compla
             title=clean["title"],
             description=clean.get("description") or "",
             demand=clean.get("demand") or None,
+            # where and what about; sent down by whom (rules.intake: cleaned, None if empty)
+            **{name: clean.get(name) for name in RECORD_FIELDS},
             status=Status.REGISTERED,
             validity=Validity.PENDING,
             escalation_level=rules.initial_escalation_level(severity),
@@ -180,12 +187,20 @@ def target_facts(inputs: Mapping) -> rules.Target:
             has_head = db.session.scalar(select(active_head_clause(row.id)))
             department = rules.DepartmentFacts(row.id, bool(row.active),
                                                bool(row.is_customer_service), bool(staffed),
-                                               bool(has_head))
+                                               bool(has_head), row.name)
     if person_id is not None:
-        row = db.session.get(Staff, person_id)
-        if row is not None:
-            person = rules.PersonFacts(row.id, bool(row.active), row.department_id, row.role)
-    return rules.Target(dept_id, department, person_id, person, **merge.target_fields(inputs))
+        person = _person_facts(person_id)
+    caused_by_id = _id_or_none(inputs.get("caused_by_id"))
+    caused_by = _person_facts(caused_by_id) if caused_by_id is not None else None
+    return rules.Target(dept_id, department, person_id, person, **merge.target_fields(inputs),
+                        caused_by_id=caused_by_id, caused_by=caused_by)
+
+
+def _person_facts(person_id: int) -> rules.PersonFacts | None:
+    row = db.session.get(Staff, person_id)
+    if row is None:
+        return None
+    return rules.PersonFacts(row.id, bool(row.active), row.department_id, row.role)
 
 
 def decide(complaint: Complaint, action: str, actor: Staff, inputs: Mapping,
@@ -193,7 +208,8 @@ def decide(complaint: Complaint, action: str, actor: Staff, inputs: Mapping,
     """Ask the rules, with every fact read from the database before any change."""
     facts = complaint.facts()
     policy = policy_for(facts.kind, facts.category, facts.severity)
-    return rules.check(action, facts, actor.actor, inputs, now, target=target_facts(inputs),
+    target = assist.target(action, complaint, inputs, target_facts(inputs))  # 协办: parts
+    return rules.check(action, facts, actor.actor, inputs, now, target=target,
                        policy=policy, calendar=business_calendar())
 
 

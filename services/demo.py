@@ -86,6 +86,7 @@ class Case:
     resolution: str
     callback: str  # what the satisfied customer said on the callback
     severity: str = "normal"
+    caused_by: str | None = None  # who caused it (an outside party, in words)
 
 
 C, Q, S = "complaint", "consultation", "suggestion"
@@ -142,7 +143,8 @@ CASES = [
     Case(C, "service", "SALES", "门店店员态度恶劣",
          "客户在门店咨询时店员不耐烦，语气生硬。", "要求道歉",
          "已调取门店监控并与当班店员谈话。", "店员服务规范培训不到位", "company", "explanation",
-         None, "门店店长已当面向客户致歉，涉事店员停岗培训。", "客户接受道歉，表示满意。"),
+         None, "门店店长已当面向客户致歉，涉事店员停岗培训。", "客户接受道歉，表示满意。",
+         caused_by="朝阳门店当班店员"),
     Case(C, "service", "SALES", "促销承诺的赠品未兑现",
          "客户购买冰箱时销售承诺赠送电饭煲，收货时没有赠品。", "补发赠品",
          "已核对活动规则和销售记录。", "销售人员口头承诺超出活动规则", "company", "compensation",
@@ -172,7 +174,8 @@ CASES = [
     Case(C, "service", "HR", "上门安装人员索要好处费",
          "客户反映安装师傅以“加急”为由索要 100 元现金。", "退还款项并处理当事人",
          "已约谈当事安装人员并核实经过。", "安装人员违反服务纪律", "company", "compensation",
-         "100", "已退还客户 100 元，当事人按公司制度处理。", "客户对处理结果表示满意。", "major"),
+         "100", "已退还客户 100 元，当事人按公司制度处理。", "客户对处理结果表示满意。", "major",
+         caused_by="外包安装队安装人员"),
     Case(C, "service", "HR", "售后人员上门未穿工装、未出示工牌",
          "客户反映上门维修人员未穿工装也不出示工牌，担心安全。", "规范上门服务",
          "已核对当天的派工记录。", "外包服务人员入职培训缺失", "mixed", "explanation", None,
@@ -239,10 +242,38 @@ def _ensure_org():
         # The policies the schema seeds carry English names; the demo company's are Chinese.
         for policy in db.session.scalars(select(SlaPolicy)):
             policy.name = POLICY_NAMES.get(policy.name, policy.name)
+        # 处理方案: a critical complaint's plan is approved (the head, then senior
+        # management) and agreed by the customer before it is carried out; so is any
+        # compensation above ¥2,000.
+        for name, category, callbacks in PLAN_POLICIES:
+            if not db.session.scalar(select(SlaPolicy).filter_by(name=name)):
+                db.session.add(SlaPolicy(name=name, kind="complaint", category_code=category,
+                                         severity="critical", callbacks_required=callbacks,
+                                         plan_required=True, active=True))
+        for policy in db.session.scalars(select(SlaPolicy).filter_by(severity=None)):
+            if policy.plan_over_amount is None:
+                policy.plan_over_amount = PLAN_OVER_AMOUNT
     return depts
 
 
 POLICY_NAMES = {"Default": "默认时限", "Product-quality complaints": "产品质量投诉时限"}
+# (name, category, callbacks): the general one, and the product-quality one (as specific
+# as the seeded product-quality policy, which would otherwise win for those).
+PLAN_POLICIES = (("重大投诉（须审批处理方案）", None, 1),
+                 ("重大产品质量投诉（须审批处理方案）", "product_quality", 2))
+PLAN_OVER_AMOUNT = 2000
+
+# Where it happened (地点), and what the complaint is about (投诉对象) by category.
+LOCATIONS = ["北京朝阳大悦城门店", "上海徐家汇门店", "广州天河城门店", "深圳南山门店",
+             "杭州西湖银泰门店", "客户家中", "官方网店", "成都春熙路门店"]
+TARGETS = {"product_quality": "product", "packaging": "product", "service": "person",
+           "delivery": "other", "billing": "other", "other": "other"}
+# Sent down by the city's 12345 hotline (R45), every tenth hotline complaint.
+UPSTREAM_NOTE = "已电话向12345热线平台反馈办理结果，并在平台系统填报。"
+PLAN_TEXT = ("一、上门检测并留存故障件；二、确认为产品质量问题的，为客户更换新机并按规定补偿；"
+             "三、同批次产品排查，结果报质量管理部。")
+ASSIST_TASK = "核查该批次产品的运输与仓储记录，确认是否存在运输损坏。"
+ASSIST_REPORT = "已核查运输与仓储记录，该批次运输途中无异常，仓储温湿度正常。"
 
 
 def load_demo(count: int = 300, seed: int = 20261123) -> str:
@@ -263,15 +294,25 @@ def load_demo(count: int = 300, seed: int = 20261123) -> str:
         # desk that keeps up (a few of them are overdue).
         start = today - timedelta(hours=rnd.randint(*AGE_HOURS.get(target, (0, 9 * 24))))
         severity = "critical" if n % 29 == 0 and case.kind == "complaint" else case.severity
+        channel = rnd.choice(["phone", "hotline", "hotline", "email", "web", "social",
+                              "walk_in", "letter"])
+        upstream = {}
+        if channel == "hotline" and n % 10 == 0:
+            upstream = {"upstream_source": "hotline_12345",
+                        "upstream_ref": f"12345-{start:%Y%m%d}-{n:04d}",
+                        "upstream_due": start + timedelta(days=5)}
         c = register({
+            "location": rnd.choice(LOCATIONS),
+            "target_kind": TARGETS.get(case.category, "other"),
+            "target_text": case.title[:20],
+            **upstream,
             "customer_name": rnd.choice(SURNAMES) + rnd.choice(GIVEN) + rnd.choice(GIVEN),
             "customer_phone": (f"1{rnd.choice('3589')}{rnd.randint(0, 9)}"
                                f"{rnd.randint(10000000, 99999999)}"),
             "customer_email": f"customer{n}@example.com" if n % 3 == 0 else "",
             "customer_class": rnd.choice("AABBBCCCCD"),
             "kind": case.kind,
-            "channel": rnd.choice(["phone", "hotline", "hotline", "email", "web", "social",
-                                   "walk_in", "letter"]),
+            "channel": channel,
             "severity": severity,
             "category_id": cats[case.category],
             "title": case.title,
@@ -280,6 +321,7 @@ def load_demo(count: int = 300, seed: int = 20261123) -> str:
             "received_at": start,
         }, staff["intake"], now=start)
         _walk(c.id, target, case, depts[case.department], staff, start, rnd, today)
+    _corrective_actions(staff, cats, depts, today)
     from .sweep import sweep
 
     marked = sweep(today).marked
@@ -324,6 +366,14 @@ def _walk(cid, target, case: Case, dept_id, staff, t, rnd, today):
                 step(Action.ESCALATE, manager, 3, reason=ESCALATE_REASONS[2])
         if rnd.random() < 0.5:
             step(Action.NOTE, handler, rnd.randint(2, 20), note=case.progress)
+        critical = db.session.get(Complaint, cid).severity == "critical"
+        if critical and target != Status.FORWARDED:
+            # 协办: logistics checks the transport of a critical product complaint.
+            if case.department == "QA":
+                _assist(step, cid, head, staff, done=target != Status.IN_PROGRESS)
+            # 处理方案: submitted, approved by the head and senior management, agreed.
+            stages = (3 if target != Status.IN_PROGRESS else rnd.randint(0, 3))
+            _plan(step, handler, head, staff, stages)
         if target == Status.IN_PROGRESS:
             roll = rnd.random()
             if case.kind == "complaint" and roll < 0.25:
@@ -332,9 +382,10 @@ def _walk(cid, target, case: Case, dept_id, staff, t, rnd, today):
                 if roll < 0.1 and handler.id != head.id:
                     step(Action.EXTEND_DECIDE, head, 4, approve=True, note="同意延期。")
             return
+        caused = {"caused_by_text": case.caused_by} if case.caused_by else {}
         step(Action.RESOLVE, handler, rnd.randint(10, 150), root_cause=case.root_cause,
              responsibility=case.responsibility, remedy=case.remedy,
-             compensation_amount=case.amount, resolution=case.resolution)
+             compensation_amount=case.amount, resolution=case.resolution, **caused)
         if target == Status.RESOLVED:
             return
         step(Action.REVIEW_APPROVE, intake, rnd.randint(1, 20))
@@ -352,8 +403,78 @@ def _walk(cid, target, case: Case, dept_id, staff, t, rnd, today):
                  satisfaction=rnd.choice(["very_satisfied", "satisfied", "satisfied"]),
                  solved=True, notes=case.callback)
         step(Action.CLOSE, intake, 1)
+        if db.session.get(Complaint, cid).upstream_ref:  # R45: the result reported back
+            step(Action.REPORT_UPSTREAM, intake, 2, method="phone", note=UPSTREAM_NOTE)
     except RuleError:
         return  # a demo path the rules refuse ends where it is
+
+
+def _plan(step, handler, head, staff, stages: int):
+    """The plan submitted, then ``stages`` of: the head's approval, senior management's,
+    the customer's agreement."""
+    step(Action.PLAN_SUBMIT, handler, 4, plan=PLAN_TEXT)
+    actors = [(Action.PLAN_APPROVE, head, {"note": "同意该方案。"}),
+              (Action.PLAN_APPROVE, staff["executive"], {"note": "同意，请尽快落实并跟进。"}),
+              (Action.PLAN_ANSWER, staff["intake"], {"agreed": True,
+                                                     "note": "客户电话确认同意处理方案。"})]
+    for action, actor, inputs in actors[:stages]:
+        step(action, actor, 3, **inputs)
+
+
+def _assist(step, cid, head, staff, *, done: bool):
+    """The quality head asks logistics to check the transport; logistics reports it."""
+    from . import assist
+
+    logistics = db.session.scalar(select(Department.id).filter_by(code="LOG"))
+    step(Action.ASSIST_ADD, head, 2, department_id=logistics, task=ASSIST_TASK)
+    if done:
+        complaint = db.session.get(Complaint, cid)
+        part = assist.parts_of(cid)[-1]
+        assist.report(cid, part.id, staff["head_log"], ASSIST_REPORT,
+                      now=min(complaint.updated_at + timedelta(hours=20), clock.now()))
+
+
+CORRECTIVE = [
+    # (category, owner department, owner, complaint title, kind, problem, cause, action,
+    #  due in days, how far it got: open / done / effective)
+    ("product_quality", "QA", "head_qa", "吹风机使用中冒烟，客户手部轻微烫伤", "corrective",
+     "吹风机使用中过热冒烟，造成客户轻微烫伤。", "温控保险丝选型余量不足，供应商来料未全检。",
+     "更换温控保险丝型号；对供应商来料实行全检三个月；召回同批次在库产品复检。", 20, "open"),
+    ("packaging", "LOG", "head_log", "包装破损导致电视机边框划伤", "corrective",
+     "大屏电视运输中包装破损、边框划伤。", "缓冲泡沫厚度不足，承运商搬运不规范。",
+     "缓冲泡沫加厚至5厘米；与承运商签订搬运规范并抽查。", 10, "done"),
+    ("service", "SALES", "head_sales", "门店店员态度恶劣", "preventive",
+     "门店店员服务态度问题重复发生。", "新员工未经服务规范培训即上岗。",
+     "新员工上岗前完成服务规范培训并考核；每月门店服务抽查。", 15, "effective"),
+]
+
+
+def _corrective_actions(staff, cats, depts, today):
+    """Three corrective actions at three stages, each linked to the complaints it answers."""
+    from . import capa
+
+    for (category, dept, owner, title, kind, problem, cause, action, days,
+         stage) in CORRECTIVE:
+        numbers = list(db.session.scalars(
+            select(Complaint.number).filter_by(title=title).order_by(Complaint.id).limit(3)))
+        created_at = today - timedelta(days=12)
+        try:
+            row = capa.create({"kind": kind, "problem": problem, "cause": cause,
+                               "action": action, "owner_department_id": depts[dept],
+                               "owner_id": staff[owner].id, "category_id": cats[category],
+                               "due_date": (today + timedelta(days=days)).date(),
+                               "complaint_numbers": " ".join(numbers)},
+                              staff["manager"], now=created_at)
+            if stage in ("done", "effective"):
+                row = capa.take_step(row.id, "done", {"note": "已按措施落实完毕。"},
+                                     staff[owner], row.version,
+                                     now=created_at + timedelta(days=5))
+            if stage == "effective":
+                capa.take_step(row.id, "check", {"effective": True,
+                                                 "effect_check": "近一月同类投诉为零，措施有效。"},
+                               staff["manager"], row.version, now=created_at + timedelta(days=10))
+        except RuleError:
+            continue  # a demo step the rules refuse ends where it is
 
 
 def _extend(step, cid, who, case: Case, rnd):

@@ -20,14 +20,19 @@ from rules.errors import N_, StaleVersion, each_error, refuse_all
 from rules.intake import check_edit
 
 from . import clock, customers
-from .complaints import load_checked, write_event
+from .complaints import RECORD_FIELDS, load_checked, write_event
+
+# An upstream_now no deadline is before: an unchanged report-back deadline is not checked.
+_NEVER = datetime.min
 
 # Fields the generic edit form may change.
 EDITABLE_FIELDS = (
     "kind", "channel", "received_at", "customer_name", "customer_phone", "customer_email",
     "customer_class", "category_id", "severity", "title", "description", "demand",
+    *RECORD_FIELDS,
 )
-_OPTIONAL_TEXT = ("customer_phone", "customer_email", "demand")
+_OPTIONAL_TEXT = ("customer_phone", "customer_email", "demand", "location", "target_kind",
+                  "target_text", "upstream_source", "upstream_ref")
 _CUSTOMER_FIELDS = {"customer_name", "customer_phone", "customer_email", "customer_class"}
 
 
@@ -50,6 +55,8 @@ def _changes(complaint: Complaint, clean: Mapping, wanted: Mapping) -> dict:
                 continue  # the receipt time cannot be cleared; seconds are kept
         elif name == "description":
             new = new or ""
+        elif name == "upstream_due" and _same_minute(new, old):
+            continue  # shown to the minute: sent back unchanged
         if new != old:
             changes[name] = (old, new)
     return changes
@@ -78,6 +85,8 @@ def edit(complaint_id, values: Mapping, actor, *, expected_version=None,
             # The receipt-time checks (not in the future; over 30 days needs a reason) apply
             # when that time is what changes.
             moved = merged["received_at"] != current["received_at"]
+            # The report-back deadline must be in the future when it is what changes.
+            due_moved = not _same_minute(merged.get("upstream_due"), current["upstream_due"])
             # Every problem at once: the values' (check_register) and the edit's own.
             check_edit_first = None
             try:
@@ -90,7 +99,8 @@ def edit(complaint_id, values: Mapping, actor, *, expected_version=None,
             try:
                 clean = rules.check_register(role, {**merged, "late_reason": reason},
                                              now if moved else None,
-                                             kept_phone=current["customer_phone"])
+                                             kept_phone=current["customer_phone"],
+                                             upstream_now=now if due_moved else _NEVER)
             except rules.RuleError as err:
                 refuse_all([*each_error(err), *([check_edit_first] if check_edit_first
                                                  else [])])

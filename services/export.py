@@ -36,23 +36,19 @@ from rules.admin_events import EXPORT, TARGET_EXPORT, describe_values
 from rules.privacy import mask_text, may_see_contact
 
 from . import admin_events
+from . import xlsx_formats as xf
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-WORKBOOK_OPTIONS = {
-    "constant_memory": True,  # rows are flushed as written: memory does not grow with rows
-    "strings_to_formulas": False,  # "=…" is text, never a formula
-    "strings_to_urls": False,  # "http://…", "mailto:…", "external:…" are text, never links
-    "strings_to_numbers": False,
-    "remove_timezone": True,
-}
-
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-MONEY_FORMAT = "0.00"
-INTEGER_FORMAT = "0"
-OVERDUE_FILL = "#F8D7DA"  # Bootstrap's "danger" background: the same red as the list
-OVERDUE_FONT = "#721C24"
+# The formats are shared with the period workbook (services.xlsx_formats); the names stay
+# importable from here.
+WORKBOOK_OPTIONS = xf.WORKBOOK_OPTIONS
+DATE_FORMAT = xf.DATE_FORMAT
+DATETIME_FORMAT = xf.DATETIME_FORMAT
+MONEY_FORMAT = xf.MONEY_FORMAT
+INTEGER_FORMAT = xf.INTEGER_FORMAT
+OVERDUE_FILL = xf.OVERDUE_FILL
+OVERDUE_FONT = xf.OVERDUE_FONT
 
 PAPER_A4 = 9
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.7, "bottom": 0.6}  # inches
@@ -171,27 +167,21 @@ class _Formats:
     """The workbook's cell formats, created once, plain and highlighted (overdue)."""
 
     KINDS = {
-        "text": {},
-        "date": {"num_format": DATE_FORMAT},
-        "datetime": {"num_format": DATETIME_FORMAT},
-        "money": {"num_format": MONEY_FORMAT},
-        "integer": {"num_format": INTEGER_FORMAT},
-        "number": {},
+        "text": xf.TEXT,
+        "date": xf.DATE,
+        "datetime": xf.DATETIME,
+        "money": xf.MONEY,
+        "integer": xf.INTEGER,
+        "number": xf.NUMBER,
+        "wrap": xf.WRAP,  # long free text
     }
 
     def __init__(self, workbook):
-        kinds = {k: {**v, "valign": "top"} for k, v in self.KINDS.items()}
-        kinds["wrap"] = {"text_wrap": True, "valign": "top"}  # long free text
+        kinds = self.KINDS
         self.plain = {k: workbook.add_format(dict(v)) for k, v in kinds.items()}
-        self.overdue = {
-            k: workbook.add_format({**v, "bg_color": OVERDUE_FILL, "font_color": OVERDUE_FONT})
-            for k, v in kinds.items()
-        }
-        self.title = workbook.add_format({"bold": True, "font_size": 12})
-        self.header = workbook.add_format(
-            {"bold": True, "bg_color": "#E9ECEF", "bottom": 1, "text_wrap": True,
-             "valign": "top"}
-        )
+        self.overdue = {k: workbook.add_format({**v, **xf.OVERDUE}) for k, v in kinds.items()}
+        self.title = workbook.add_format(dict(xf.TITLE))
+        self.header = workbook.add_format(dict(xf.HEADER))
 
 
 class _CellWriter:

@@ -5,8 +5,12 @@ admin_views.labels re-exports STATUS and CLOCK with the other value sets."""
 from flask_babel import lazy_gettext as _l
 
 from rules import Action, Clock, Status
+from rules.assist import ASSIST_CLOCK, PART_OVERDUE
+from rules.capa import OVERDUE_NOTIFICATION as CAPA_OVERDUE
+from rules.capa import CapaKind
+from rules.constants import CapaStatus
 from rules.delivery import DUE_SOON, ESCALATED
-from rules.notify import CRITICAL_REGISTERED, OVERDUE, REOPENED
+from rules.notify import CRITICAL_REGISTERED, OVERDUE, REOPENED, UPSTREAM_OVERDUE
 
 STATUS = {
     Status.REGISTERED: _l("Registered"),
@@ -29,6 +33,7 @@ CLOCK = {
     Clock.REPLY: _l("Reply to customer by"),
     Clock.PLAN: _l("Approve the plan by"),
     Clock.PLAN_ANSWER: _l("Customer's answer to the plan by"),
+    ASSIST_CLOCK: _l("Assisting part by"),  # an accountability record's clock (协办)
 }
 
 # What each kind of notification says to its reader.
@@ -51,4 +56,24 @@ NOTIFICATION_KIND = {
     ESCALATED: _l("Escalated to you after a missed deadline"),
     DUE_SOON: _l("Due within one working day"),
     CRITICAL_REGISTERED: _l("Critical complaint registered"),
+    Action.ASSIST_ADD: _l("Your department is asked to assist"),
+    Action.ASSIST_WITHDRAW: _l("Assisting part withdrawn"),
+    Action.ASSIST_REPORT: _l("Assisting part reported"),
+    Action.ASSIST_ASSIGN: _l("Assisting part assigned to you"),
+    PART_OVERDUE: _l("Assisting part past its deadline"),
+    Action.PLAN_SUBMIT: _l("Handling plan to approve"),
+    Action.PLAN_APPROVE: _l("Handling plan approved"),
+    Action.PLAN_RETURN: _l("Handling plan returned"),
+    Action.PLAN_ANSWER: _l("Customer's answer to the handling plan"),
+    CAPA_OVERDUE: _l("Corrective action past its due date"),
+    UPSTREAM_OVERDUE: _l("Report back upstream past its deadline"),
 }
+
+# 纠正预防措施 (rules.capa): status and kind, for the screen and the period workbook.
+CAPA_STATUS = {
+    CapaStatus.OPEN: _l("Open"),
+    CapaStatus.DONE: _l("Done: effect to check"),
+    CapaStatus.EFFECTIVE: _l("Effective"),
+    CapaStatus.CANCELLED: _l("Cancelled"),
+}
+CAPA_KIND = {CapaKind.CORRECTIVE: _l("Corrective"), CapaKind.PREVENTIVE: _l("Preventive")}

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    any_,
     case,
     cast,
     false,
@@ -32,25 +33,49 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased, joinedload
 
-from models import CallbackRecord, Complaint, ComplaintEvent, Department, Staff, db
+from models import Assist, CallbackRecord, Complaint, ComplaintEvent, Department, Staff, db
 from rules import Action, Actor, Role, Satisfaction, Severity, Status
+from rules.constants import AssistStatus
 
 # --- scope and queues -------------------------------------------------------------------
 
 
-def scope_clause(actor: Actor):
-    """SQL twin of ``rules.can_see``: the complaints inside this actor's scope."""
+def scope_clause(actor: Actor, *, assisting: bool = True):
+    """SQL twin of ``rules.can_see``: the complaints inside this actor's scope.
+
+    ``assisting``: with the complaints the actor assists on (协办, ``assisting_clause``);
+    False: their own scope only (what a department exports: not another's complaints).
+    """
     if actor.role in Role.SEE_ALL:
         return true()
     own = Complaint.registered_by_id == actor.id  # what they registered themselves
+    parts = (assisting_clause(actor),) if assisting else ()
     if actor.role == Role.DEPT_HEAD:
         if actor.department_id is None:
             return own
-        return or_(Complaint.department_id == actor.department_id, own)
+        return or_(Complaint.department_id == actor.department_id, own, *parts)
     if actor.role == Role.HANDLER:
         return or_(and_(Complaint.assignee_id.is_not(None), Complaint.assignee_id == actor.id),
-                   own)
+                   own, *parts)
     return own
+
+
+def assisting_clause(actor: Actor):
+    """SQL twin of ``can_see(assisting=…)``: the complaint has a part (not withdrawn) of the
+    head's department, or named for the handler."""
+    if actor.role == Role.DEPT_HEAD and actor.department_id is not None:
+        mine = Assist.department_id == actor.department_id
+    elif actor.role == Role.HANDLER:
+        mine = Assist.assignee_id == actor.id
+    else:
+        return false()
+    # The parts' complaint ids (an index search), not a correlated EXISTS per complaint row:
+    # the scope stays an OR of index searches (SQLite: MULTI-INDEX OR; PostgreSQL: a
+    # BitmapOr, which it builds for "= ANY(ARRAY(…))" but not for "IN (subquery)").
+    ids = select(Assist.complaint_id).where(mine, Assist.status != AssistStatus.WITHDRAWN)
+    if db.engine.dialect.name == "postgresql":
+        return Complaint.id == any_(func.array(ids.scalar_subquery()))
+    return Complaint.id.in_(ids)
 
 
 def escalated_clause(actor: Actor):
@@ -71,9 +96,9 @@ def escalated_clause(actor: Actor):
     return false()
 
 
-def complaint_scope(query, actor: Actor):
+def complaint_scope(query, actor: Actor, *, assisting: bool = True):
     """Restrict a legacy Query or a ``select()`` over Complaint to the actor's scope."""
-    return query.where(scope_clause(actor))
+    return query.where(scope_clause(actor, assisting=assisting))
 
 
 # "My queue": what waits for this actor's step, derived from the rules' declarations of

@@ -7,10 +7,12 @@ from functools import cache
 
 from sqlalchemy import and_, case, false, func, or_, select, true
 
-from models import Complaint, Delivery, Department, Setting, Staff, db
+from models import Assist, Complaint, Delivery, Department, Setting, Staff, db
 from models.settings import ACCOUNTABILITY_DEPARTMENT, DEFAULT_SETTINGS
 from rules import Action, Actor, Role, Severity, Status, all_specs, escalated_to, spec_of
 from rules.accountability import can_read
+from rules.actions import takes
+from rules.constants import AssistStatus, PlanState
 
 from .queries import active_head_clause, escalated_clause, scope_clause
 
@@ -74,20 +76,22 @@ def _is_step(spec) -> bool:
 
 
 @cache
-def work_statuses(role: str) -> tuple[str, ...]:
+def work_statuses(role: str, calls_back: bool = False) -> tuple[str, ...]:
     """The open statuses in which this role takes a step (``ActionSpec.who``).
 
     A clerk: registered, accepted, rejected, resolved, callback; a head: forwarded and in
     progress; a handler: in progress; a manager or the administrator: every open status;
-    a supervisor or senior management: none (they oversee, urge, decide, instruct).
+    a supervisor or senior management: none (they oversee, urge, decide, instruct) — a
+    supervisor the callbacks when the company gives them callbacks (``calls_back``).
     """
-    steps = [spec for spec in all_specs() if _is_step(spec)]
+    probe = Actor(id=0, role=role, calls_back=calls_back)
+    steps = [spec for spec in all_specs() if _is_step(spec) and takes(spec, probe)]
     return tuple(status for status in Status.OPEN
                  if any(role in spec.who.get(status, ()) for spec in steps))
 
 
-def has_work_queue(role: str) -> bool:
-    return bool(work_statuses(role))
+def has_work_queue(role: str, calls_back: bool = False) -> bool:
+    return bool(work_statuses(role, calls_back))
 
 
 def work_scope_clause(actor: Actor):
@@ -105,7 +109,7 @@ def work_scope_clause(actor: Actor):
 def actionable_clause(actor: Actor):
     """"My queue": open complaints where this actor takes the next step now — the list's
     ``?queue=mine`` and the dashboard's queue figures."""
-    statuses = work_statuses(actor.role)
+    statuses = work_statuses(actor.role, actor.calls_back)
     if not statuses:
         return false()
     return and_(Complaint.status.in_(statuses), work_scope_clause(actor))
@@ -137,6 +141,44 @@ def extension_clause(actor: Actor):
         return and_(pending, or_(asked_by_head, ~active_head_clause(Complaint.department_id)))
     if actor.role == Role.EXECUTIVE:
         return and_(pending, escalated_clause(actor))
+    return false()
+
+
+def assisting_clause(actor: Actor):
+    """协办: complaints being handled with an open part of the head's department, or named
+    for the handler — the "assisting parts for my department" queue and figure."""
+    if actor.role == Role.DEPT_HEAD and actor.department_id is not None:
+        mine = Assist.department_id == actor.department_id
+    elif actor.role == Role.HANDLER:
+        mine = Assist.assignee_id == actor.id
+    else:
+        return false()
+    return and_(Complaint.status.in_(Status.ACTIVE),
+                select(Assist.id).where(Assist.complaint_id == Complaint.id, mine,
+                                        Assist.status == AssistStatus.OPEN).exists())
+
+
+def plan_clause(actor: Actor):
+    """处理方案 waiting for this actor (rules.plan): a head — the submitted plans of their
+    department (not their own: a manager decides those, as also in a department with no
+    active head); senior management — critical plans the department approved; customer
+    service (a clerk) — approved plans waiting for the customer's answer."""
+    in_progress = Complaint.status == Status.IN_PROGRESS
+    submitted = and_(in_progress, Complaint.plan_state == PlanState.SUBMITTED)
+    if actor.role == Role.DEPT_HEAD:
+        if actor.department_id is None:
+            return false()
+        return and_(submitted, Complaint.department_id == actor.department_id,
+                    or_(Complaint.plan_submitted_by_id.is_(None),
+                        Complaint.plan_submitted_by_id != actor.id))
+    if actor.role in Role.MANAGERS:
+        by_head = Complaint.plan_submitted_by_id.in_(
+            select(Staff.id).where(Staff.role == Role.DEPT_HEAD).scalar_subquery())
+        return and_(submitted, or_(by_head, ~active_head_clause(Complaint.department_id)))
+    if actor.role == Role.EXECUTIVE:
+        return and_(in_progress, Complaint.plan_state == PlanState.HEAD_APPROVED)
+    if actor.role == Role.INTAKE:
+        return and_(in_progress, Complaint.plan_state == PlanState.APPROVED)
     return false()
 
 

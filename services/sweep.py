@@ -58,6 +58,8 @@ NOTES = {
     Clock.CALLBACK: "callback deadline missed",
     Clock.FOLLOWUP: "one-month follow-up limit missed",
     Clock.REPLY: "reply-to-customer deadline missed",
+    Clock.PLAN: "handling plan approval deadline missed",
+    Clock.PLAN_ANSWER: "customer's answer to the handling plan deadline missed",
 }
 
 

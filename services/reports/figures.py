@@ -22,11 +22,24 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import Date, Integer, and_, case, cast, distinct, func, literal, or_, select
 
-from models import CallbackRecord, Category, Complaint, ComplaintEvent, Department, Staff, db
+from models import (
+    AccountabilityFinding,
+    AccountabilityRecord,
+    Assist,
+    CallbackRecord,
+    Category,
+    Complaint,
+    ComplaintEvent,
+    CorrectiveAction,
+    CorrectiveActionLink,
+    Department,
+    Staff,
+    db,
+)
 from rules import BusinessCalendar, Satisfaction, Status, Validity
-from rules.constants import Action
+from rules.constants import Action, AssistStatus, CapaStatus, Finding
 
-from .report import Figures, MonthlyReport, Period
+from .report import Figures, MonthlyReport, Period, PersonFigures, ReportOptions
 
 c = Complaint.__table__
 e = ComplaintEvent.__table__
@@ -347,3 +360,158 @@ def overdue_rows(period: Period, department_id=None):
             .order_by(dept.c.name, c.c.number)
             .execution_options(yield_per=1000))
     return db.session.execute(stmt)
+
+
+# --- the period workbook's further sheets ------------------------------------------------------
+
+r = AccountabilityRecord.__table__
+fnd = AccountabilityFinding.__table__
+a = Assist.__table__
+ca = CorrectiveAction.__table__
+
+
+def person_figures(period: Period, department_id=None) -> list[PersonFigures]:
+    """Per person (docs/metrics.md, "Per person"): four grouped queries — the complaints
+    resolved in the period by their assignee, those closed with a final satisfaction, those
+    caused, and the missed deadlines recorded in their name with the latest finding."""
+    out: dict[int, PersonFigures] = {}
+
+    def fig(person_id) -> PersonFigures:
+        if person_id not in out:
+            out[person_id] = PersonFigures(person_id, "", "")
+        return out[person_id]
+
+    scope = _scope(department_id)
+    resolved = _in(c.c.resolved_at, period)
+    on_time = or_(c.c.resolve_due.is_(None), c.c.resolved_at <= c.c.resolve_due)
+    stmt = (select(c.c.assignee_id, func.count(), _count_if(on_time),
+                   _count_if(c.c.reopen_count >= 1))
+            .where(resolved, c.c.assignee_id.is_not(None), *scope)
+            .group_by(c.c.assignee_id))
+    for person, n, in_time, reopened in db.session.execute(stmt):
+        f = fig(person)
+        f.handled, f.on_time, f.reopened = n, int(in_time), int(reopened)
+
+    stmt = (select(c.c.assignee_id, func.count(),
+                   _count_if(c.c.final_satisfaction.in_(Satisfaction.GOOD)))
+            .where(_CLOSED, _in(c.c.closed_at, period), c.c.assignee_id.is_not(None),
+                   c.c.final_satisfaction.in_(Satisfaction.ALL), *scope)
+            .group_by(c.c.assignee_id))
+    for person, n, good in db.session.execute(stmt):
+        fig(person).closed_rated, fig(person).closed_good = n, int(good)
+
+    stmt = (select(c.c.caused_by_id, func.count())
+            .where(resolved, c.c.caused_by_id.is_not(None), *scope)
+            .group_by(c.c.caused_by_id))
+    for person, n in db.session.execute(stmt):
+        fig(person).caused = n
+
+    latest = (select(fnd.c.finding).where(fnd.c.record_id == r.c.id)
+              .order_by(fnd.c.id.desc()).limit(1).scalar_subquery())
+    where = [_in(r.c.at, period), r.c.person_id.is_not(None), c.c.merged_into_id.is_(None)]
+    if department_id is not None:
+        where.append(r.c.department_id == department_id)
+    stmt = (select(r.c.person_id, func.count(), _count_if(latest == Finding.RESPONSIBLE))
+            .select_from(r.join(c, c.c.id == r.c.complaint_id))
+            .where(*where).group_by(r.c.person_id))
+    for person, n, responsible in db.session.execute(stmt):
+        fig(person).overdue, fig(person).responsible = n, int(responsible)
+
+    if not out:
+        return []
+    dept = Department.__table__
+    s = Staff.__table__
+    for person, full_name, username, name, code in db.session.execute(
+            select(s.c.id, s.c.full_name, s.c.username, dept.c.name, dept.c.code)
+            .select_from(s.outerjoin(dept, dept.c.id == s.c.department_id))
+            .where(s.c.id.in_(list(out)))):
+        f = out[person]
+        f.name = full_name or username
+        f.department = f"{name} ({code})" if code else ""
+    return sorted(out.values(), key=lambda f: (f.department, f.name, f.person_id))
+
+
+def assisting_parts(period: Period, department_id=None, now: datetime | None = None):
+    """The assisting parts (协办) open at some moment of the period: created before its end,
+    not reported or withdrawn before its start. Rows: number, lead department, assisting
+    department, task, assignee, created at, due, status, reported at, on time (True /
+    False / None: not yet known or withdrawn). A department's workbook lists the parts of
+    its complaints and the parts it does for others."""
+    lead = Department.__table__.alias("lead")
+    helper = Department.__table__.alias("helper")
+    person = Staff.__table__.alias("part_assignee")
+    live = or_(a.c.status == AssistStatus.OPEN,
+               and_(a.c.status == AssistStatus.REPORTED, a.c.reported_at >= period.start),
+               and_(a.c.status == AssistStatus.WITHDRAWN, a.c.withdrawn_at >= period.start))
+    where = [a.c.created_at < period.end, live, c.c.merged_into_id.is_(None)]
+    if department_id is not None:
+        where.append(or_(c.c.department_id == department_id,
+                         a.c.department_id == department_id))
+    stmt = (select(c.c.number, lead.c.name, helper.c.name, a.c.task,
+                   func.coalesce(person.c.full_name, person.c.username), a.c.created_at,
+                   a.c.due_at, a.c.status, a.c.reported_at)
+            .select_from(a.join(c, c.c.id == a.c.complaint_id)
+                         .outerjoin(lead, lead.c.id == c.c.department_id)
+                         .join(helper, helper.c.id == a.c.department_id)
+                         .outerjoin(person, person.c.id == a.c.assignee_id))
+            .where(*where)
+            .order_by(c.c.number, a.c.id))
+    rows = []
+    for number, lead_name, helper_name, task, assignee, created, due, status, reported in (
+            db.session.execute(stmt)):
+        if status == AssistStatus.REPORTED:
+            on_time = reported <= due
+        elif status == AssistStatus.OPEN and now is not None and now > due:
+            on_time = False
+        else:
+            on_time = None
+        rows.append((number, lead_name, helper_name, task, assignee, created, due, status,
+                     reported, on_time))
+    return rows
+
+
+def corrective_actions(period: Period, department_id=None):
+    """The corrective and preventive actions (纠正预防措施) open at some moment of the
+    period: created before its end and not finished (effective or cancelled) before its
+    start — a finished action changes no more, so its ``updated_at`` is when it finished.
+    Rows: number, kind, problem, owner department, owner, due date, status, done at,
+    effective (True / False / None: not checked), effect checked at, overdue since, linked
+    complaints."""
+    owner_dept = Department.__table__
+    owner = Staff.__table__.alias("ca_owner")
+    link = CorrectiveActionLink.__table__
+    linked = (select(func.count()).select_from(link)
+              .where(link.c.corrective_action_id == ca.c.id).scalar_subquery())
+    where = [ca.c.created_at < period.end,
+             or_(ca.c.status.not_in(CapaStatus.FINAL), ca.c.updated_at >= period.start)]
+    if department_id is not None:
+        where.append(ca.c.owner_department_id == department_id)
+    stmt = (select(ca.c.number, ca.c.kind, ca.c.problem, owner_dept.c.name,
+                   func.coalesce(owner.c.full_name, owner.c.username), ca.c.due_date,
+                   ca.c.status, ca.c.done_at, ca.c.effective, ca.c.effect_checked_at,
+                   ca.c.overdue_since, linked)
+            .select_from(ca.join(owner_dept, owner_dept.c.id == ca.c.owner_department_id)
+                         .outerjoin(owner, owner.c.id == ca.c.owner_id))
+            .where(*where).order_by(ca.c.number))
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def period_report(period: Period, department: Department | None = None,
+                  options: ReportOptions | None = None,
+                  calendar: BusinessCalendar | None = None,
+                  now: datetime | None = None) -> MonthlyReport:
+    """Every figure of the period and of the previous period of the same length, and the
+    sheets ``options`` allow: the one function behind the screen and ``flask report``."""
+    from ..clock import now as clock_now
+
+    now = now or clock_now()
+    options = options or ReportOptions()
+    report = monthly_report(period, department, calendar=calendar, now=now)
+    department_id = department.id if department is not None else None
+    if options.per_person:
+        report.people = person_figures(period, department_id)
+    if not options.people_only:
+        report.parts = assisting_parts(period, department_id, now=now)
+        if options.corrective:
+            report.corrective = corrective_actions(period, department_id)
+    return report

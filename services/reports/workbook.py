@@ -1,9 +1,13 @@
-"""The monthly meeting workbook: one sheet per summary, each with a native chart, and the
-two lists; written row by row (xlsxwriter ``constant_memory``)."""
+"""The workbook of a month or any period: one sheet per summary, each with a native chart,
+and the lists (repeat complainants, overdue complaints; per person, assisting parts,
+corrective actions when the report holds them); written row by row (xlsxwriter
+``constant_memory``), in the formats shared with the list exports (``services.xlsx_formats``).
+No SQL here but the streamed overdue list (``figures.overdue_rows``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 import xlsxwriter
 from flask_babel import gettext as _
@@ -12,6 +16,7 @@ from rules import Satisfaction, mask_phone
 from rules.constants import CustomerClass, Kind
 from rules.privacy import mask_text
 
+from .. import xlsx_formats as xf
 from ..export import (
     WORKBOOK_OPTIONS,
     display_width,
@@ -21,7 +26,7 @@ from ..export import (
     sheet_title,
 )
 from .figures import overdue_rows
-from .report import Figures, MonthlyReport
+from .report import Figures, MonthlyReport, Period, PersonFigures
 
 NONE_ROW_FORMAT = "note"
 ROW_PX, DEFAULT_COL_PX = 20, 64  # Excel's default row height and column width, in pixels
@@ -30,6 +35,30 @@ ROW_PX, DEFAULT_COL_PX = 20, 64  # Excel's default row height and column width, 
 def _col_px(width: float) -> int:
     """A column's width in pixels, from its width in characters (as Excel and xlsxwriter)."""
     return int(width * 12 + 0.5) if width < 1 else int(width * 7 + 0.5) + 5
+
+
+class _Words:
+    """The sheets' words for the period: a month's workbook speaks of "the month", any
+    other of "the period" (a quarter, a half-year, a range of days)."""
+
+    def __init__(self, period: Period):
+        month = period.is_month
+        self.received = _("Received in the month") if month else _("Received in the period")
+        self.resolved = _("Resolved in the month") if month else _("Resolved in the period")
+        self.closed = _("Closed in the month") if month else _("Closed in the period")
+        self.open_at_end = _("Open at month end") if month else _("Open at the period's end")
+        self.change = (_("Change on the previous month") if month
+                       else _("Change on the previous period"))
+        self.both = (_("This month and the previous month") if month
+                     else _("This period and the previous period"))
+        self.none = _("None this month") if month else _("None in this period")
+        self.modes = (_("Complaints resolved in the month, each in exactly one mode.") if month
+                      else _("Complaints resolved in the period, each in exactly one mode."))
+        self.callbacks = (_("Callbacks in the month that reached the customer. "
+                            "Satisfaction rate: %(rate)s") if month
+                          else _("Callbacks in the period that reached the customer. "
+                                 "Satisfaction rate: %(rate)s"))
+        self.repeat = _("Complaints in the month") if month else _("Complaints in the period")
 
 
 class _Book:
@@ -44,28 +73,30 @@ class _Book:
         self.wb = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
         self.report = report
         self.subtitle = subtitle
+        self.words = _Words(report.period)
         self.extents = {}  # sheet name -> [last row, last column] of a one-page sheet
         self.widths = {}  # sheet name -> {column: width in characters}
         add = self.wb.add_format
         unit = _("pp")  # percentage points: "个百分点" in Chinese
+        # The shared formats of every workbook of the desk (services.xlsx_formats).
         self.fmt = {
-            "title": add({"bold": True, "font_size": 13}),
-            "note": add({"italic": True, "font_color": "#555555"}),
-            "header": add({"bold": True, "bg_color": "#E9ECEF", "bottom": 1, "text_wrap": True,
-                           "valign": "top"}),
-            "text": add({"valign": "top"}),
-            "wrap": add({"text_wrap": True, "valign": "top"}),
-            "bold": add({"bold": True, "top": 1}),
-            "int": add({"num_format": "0"}),
-            "int_total": add({"num_format": "0", "bold": True, "top": 1}),
-            "rate": add({"num_format": "0.0%"}),
-            "rate_total": add({"num_format": "0.0%", "bold": True, "top": 1}),
-            "days": add({"num_format": "0.0"}),
-            "days_total": add({"num_format": "0.0", "bold": True, "top": 1}),
+            "title": add(dict(xf.TITLE)),
+            "note": add(dict(xf.NOTE)),
+            "header": add(dict(xf.HEADER)),
+            "text": add(dict(xf.TEXT)),
+            "wrap": add(dict(xf.WRAP)),
+            "bold": add(dict(xf.TOTAL)),
+            "int": add(dict(xf.INTEGER)),
+            "int_total": add(xf.total(xf.INTEGER)),
+            "rate": add(dict(xf.RATE)),
+            "rate_total": add(xf.total(xf.RATE)),
+            "days": add(dict(xf.DAYS)),
+            "days_total": add(xf.total(xf.DAYS)),
             "delta_int": add({"num_format": "+0;-0;0"}),
             "delta_pp": add({"num_format": f'+0.0" {unit}";-0.0" {unit}";0.0" {unit}"'}),
             "delta_days": add({"num_format": "+0.0;-0.0;0.0"}),
-            "datetime": add({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"}),
+            "datetime": add(dict(xf.DATETIME)),
+            "date": add(dict(xf.DATE)),
         }
 
     def sheet(self, name: str, header_row: int = 3, one_page: bool = True):
@@ -96,7 +127,7 @@ class _Book:
 
     def none_row(self, ws, row: int) -> int:
         """The "none this month" line of an empty table; returns its row."""
-        ws.write_string(row, 0, _("None this month"), self.fmt[NONE_ROW_FORMAT])
+        ws.write_string(row, 0, self.words.none, self.fmt[NONE_ROW_FORMAT])
         self.extend(ws, row, 0)
         return row
 
@@ -134,6 +165,9 @@ class _Book:
                 ws.write_string(row, col, str(value), fmt)
             elif kind == "datetime":
                 ws.write_datetime(row, col, value, self.fmt["datetime"])
+            elif kind == "date":
+                ws.write_datetime(row, col, datetime(value.year, value.month, value.day),
+                                  self.fmt["date"])
             else:
                 fmt = self.fmt.get(kind + suffix, self.fmt[kind])
                 ws.write_number(row, col, value, fmt)
@@ -194,12 +228,16 @@ def _share(part, whole):
 
 
 def write_monthly_workbook(report: MonthlyReport, target, value_labels: Mapping[str, Mapping],
-                           mask_phones: bool, made_by: str) -> int:
+                           mask_phones: bool, made_by: str, people_only: bool = False) -> int:
     """Write the workbook to ``target`` (a path or a binary file); returns the list rows.
 
     ``mask_phones`` (for a role without ``rules.privacy.may_see_contact``, and the
     default of ``flask report``): repeat complainants' phones masked, and phones or
-    e-mails typed into the overdue complaints' titles too (``rules.privacy.mask_text``).
+    e-mails typed into the overdue complaints' titles (and the parts' tasks, the
+    corrective actions' problems) too (``rules.privacy.mask_text``). The per-person,
+    assisting-parts and corrective-actions sheets are written when the report holds them
+    (``services.reports.figures.period_report``); ``people_only``: the per-person sheet
+    alone.
     """
     scope = (report.department_names.get(report.department.id, report.department.name)
              if report.department is not None else _("all departments"))
@@ -211,6 +249,12 @@ def write_monthly_workbook(report: MonthlyReport, target, value_labels: Mapping[
     def text(kind, value):
         return str(value_labels.get(kind, {}).get(value, value))
 
+    if people_only:
+        if report.people is None:
+            raise ValueError("a per-person workbook needs the per-person figures")
+        rows = _people_sheet(book, report)
+        book.close()
+        return rows
     _summary_sheet(book, report)
     _department_sheet(book, report)
     _kind_category_sheet(book, report, text)
@@ -228,15 +272,19 @@ def write_monthly_workbook(report: MonthlyReport, target, value_labels: Mapping[
                   (_("Within deadline"), t.within_deadline),
                   (_("Overdue"), t.late),
                   (_("Reopened"), t.reopened)], "pie",
-                 note=_("Complaints resolved in the month, each in exactly one mode."))
+                 note=book.words.modes)
     _share_sheet(book, _("Satisfaction"), _("Satisfaction"),
                  [(text("satisfaction", k), report.satisfaction.get(k, 0))
                   for k in Satisfaction.ALL], "pie",
-                 note=_("Callbacks in the month that reached the customer. "
-                        "Satisfaction rate: %(rate)s",
-                        rate=_percent(t.satisfaction_rate)))
+                 note=book.words.callbacks % {"rate": _percent(t.satisfaction_rate)})
     rows = _repeat_sheet(book, report, mask_phones)
     rows += _overdue_sheet(book, report, text, mask_phones)
+    if report.people is not None:
+        rows += _people_sheet(book, report)
+    if report.parts is not None:
+        rows += _parts_sheet(book, report, text, mask_phones)
+    if report.corrective is not None:
+        rows += _corrective_sheet(book, report, text, mask_phones)
     book.close()
     return rows
 
@@ -249,10 +297,10 @@ def _summary_sheet(book: _Book, report: MonthlyReport):
     ws = book.sheet(_("Summary"))
     cur, prev = report.total, report.previous_total
     metrics = [
-        (_("Received in the month"), cur.received, prev.received, "int"),
-        (_("Resolved in the month"), cur.resolved, prev.resolved, "int"),
-        (_("Closed in the month"), cur.closed, prev.closed, "int"),
-        (_("Open at month end"), cur.open_at_end, prev.open_at_end, "int"),
+        (book.words.received, cur.received, prev.received, "int"),
+        (book.words.resolved, cur.resolved, prev.resolved, "int"),
+        (book.words.closed, cur.closed, prev.closed, "int"),
+        (book.words.open_at_end, cur.open_at_end, prev.open_at_end, "int"),
         (_("Overdue (missed a deadline)"), cur.overdue, prev.overdue, "int"),
         (_("On-time rate"), cur.on_time_rate, prev.on_time_rate, "rate"),
         (_("Reopen rate"), cur.reopen_rate, prev.reopen_rate, "rate"),
@@ -262,7 +310,7 @@ def _summary_sheet(book: _Book, report: MonthlyReport):
     ]
     top = 3
     headers = [_("Figure"), report.period.label, report.period.previous.label,
-               _("Change on the previous month")]
+               book.words.change]
     for col, header in enumerate(headers):
         ws.write_string(top, col, str(header), book.fmt["header"])
     for i, (name, a, b, kind) in enumerate(metrics, start=top + 1):
@@ -280,14 +328,14 @@ def _summary_sheet(book: _Book, report: MonthlyReport):
     # Chart: the counts of both months side by side (rows Received … Overdue), right of
     # the table: the page is landscape.
     first, last = top + 1, top + 5
-    book.chart(ws, "column", _("This month and the previous month"), (first, last, 0),
+    book.chart(ws, "column", book.words.both, (first, last, 0),
                [(report.period.label, first, last, 1),
                 (report.period.previous.label, first, last, 2)], (top, len(headers) + 1))
 
 
 def _department_sheet(book: _Book, report: MonthlyReport):
     ws = book.sheet(_("By department"))
-    headers = [_("Department"), _("Received in the month"), _("Resolved in the month"),
+    headers = [_("Department"), book.words.received, book.words.resolved,
                _("Resolved within deadline"),
                _("On-time rate"), _("Overdue (missed a deadline)"), _("Extension requests"),
                _("Average handling working days"), _("Rated callbacks"),
@@ -359,7 +407,7 @@ def _share_sheet(book: _Book, title: str, first_header: str, items, chart_kind: 
 
 def _repeat_sheet(book: _Book, report: MonthlyReport, mask_phones: bool) -> int:
     ws = book.sheet(_("Repeat complainants"), one_page=False)
-    headers = [_("Phone"), _("Customer name"), _("Complaints in the month"),
+    headers = [_("Phone"), _("Customer name"), book.words.repeat,
                _("First received"), _("Last received")]
     rows = [[mask_phone(phone) if mask_phones else phone, name, n, first, last]
             for phone, name, n, first, last in report.repeat_complainants]
@@ -396,3 +444,88 @@ def _overdue_sheet(book: _Book, report: MonthlyReport, text, mask_contacts: bool
     if listed:
         ws.autofilter(top, 0, row, len(headers) - 1)
     return listed
+
+
+def _yes_no(value) -> str | None:
+    if value is None:
+        return None
+    return _("Yes") if value else _("No")
+
+
+def _list_rows(book: _Book, ws, headers, kinds, widths, rows) -> int:
+    """A list sheet's header and rows (wrapped text as high as it needs), frozen under
+    the header, with an autofilter; "none" when empty. Returns the rows written."""
+    top = 3
+    for col, header in enumerate(headers):
+        ws.write_string(top, col, str(header), book.fmt["header"])
+    row = top
+    for values in rows:
+        row += 1
+        book._row(ws, row, values, kinds, widths=widths)
+    if row == top:
+        book.none_row(ws, top + 1)
+    book.set_widths(ws, widths)
+    ws.freeze_panes(top + 1, 0)
+    if row > top:
+        ws.autofilter(top, 0, row, len(headers) - 1)
+    return row - top
+
+
+def _people_sheet(book: _Book, report: MonthlyReport) -> int:
+    """Per person: only in the workbook of someone who reads the accountability records."""
+    ws = book.sheet(_("Per person"), one_page=False)
+    headers = [_("Person"), _("Department"), _("Handled (resolved)"),
+               _("Resolved within deadline"), _("On-time rate"), _("Reopened"),
+               _("Missed deadlines"), _("Found responsible"), _("Closed with a rating"),
+               _("Satisfaction rate"), _("Complaints caused")]
+    kinds = ["text", "text", "int", "int", "rate", "int", "int", "int", "int", "rate", "int"]
+
+    def line(f):
+        return [f.handled, f.on_time, f.on_time_rate, f.reopened, f.overdue, f.responsible,
+                f.closed_rated, f.satisfaction_rate, f.caused]
+
+    people = report.people or []
+    rows = [[f.name, f.department, *line(f)] for f in people]
+    total = PersonFigures(0, "", "")
+    for f in people:
+        for name in ("handled", "on_time", "reopened", "overdue", "responsible",
+                     "closed_rated", "closed_good", "caused"):
+            setattr(total, name, getattr(total, name) + getattr(f, name))
+    book.table(ws, 3, headers, rows, kinds, total=[_("Total"), None, *line(total)],
+               widths=[18, 20] + [11] * (len(headers) - 2))
+    ws.freeze_panes(4, 1)
+    return len(rows)
+
+
+def _parts_sheet(book: _Book, report: MonthlyReport, text, mask_contacts: bool) -> int:
+    """Assisting parts (协办) open during the period; the complaint counts for its lead
+    department in every figure, never for the assisting one."""
+    ws = book.sheet(_("Assisting parts"), one_page=False)
+    headers = [_("Number"), _("Lead department"), _("Assisting department"), _("Task"),
+               _("Assignee"), _("Added at"), _("Due"), _("Status"), _("Reported at"),
+               _("Reported on time")]
+    kinds = ["text", "text", "text", "wrap", "text", "datetime", "datetime", "text",
+             "datetime", "text"]
+    widths = [17, 16, 16, 30, 12, 16, 16, 10, 16, 10]
+    rows = [[number, lead, helper, mask_text(task) if mask_contacts else task, assignee,
+             created, due, text("assist_status", status), reported, _yes_no(on_time)]
+            for number, lead, helper, task, assignee, created, due, status, reported, on_time
+            in report.parts or []]
+    return _list_rows(book, ws, headers, kinds, widths, rows)
+
+
+def _corrective_sheet(book: _Book, report: MonthlyReport, text, mask_contacts: bool) -> int:
+    """Corrective and preventive actions (纠正预防措施) open during the period."""
+    ws = book.sheet(_("Corrective actions"), one_page=False)
+    headers = [_("Number"), _("Kind"), _("Problem"), _("Owner department"), _("Owner"),
+               _("Due date"), _("Status"), _("Done at"), _("Effective"),
+               _("Effect checked at"), _("Overdue since"), _("Linked complaints")]
+    kinds = ["text", "text", "wrap", "text", "text", "date", "text", "datetime", "text",
+             "datetime", "datetime", "int"]
+    widths = [13, 10, 30, 16, 12, 11, 10, 16, 9, 16, 16, 10]
+    rows = [[number, text("capa_kind", kind), mask_text(problem) if mask_contacts else problem,
+             owner_dept, owner, due, text("capa_status", status), done, _yes_no(effective),
+             checked, overdue, linked]
+            for number, kind, problem, owner_dept, owner, due, status, done, effective,
+            checked, overdue, linked in report.corrective or []]
+    return _list_rows(book, ws, headers, kinds, widths, rows)

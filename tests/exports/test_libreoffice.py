@@ -88,8 +88,9 @@ def convert(binary, tmp_path, *files):
 
 def test_printed_meeting_workbook_is_one_page_per_sheet(client, auth, org, app, tmp_path):
     """Printed by LibreOffice, the monthly workbook of a month with complaints in every
-    sheet is nine pages for its nine sheets (one each, charts whole), and a short complaint
-    list with every column one page."""
+    sheet is twelve pages for its twelve sheets (one each, charts whole; the manager's has
+    the per-person, assisting-parts and corrective-actions sheets of issue 12), and a short
+    complaint list with every column one page."""
     binary = soffice()
     with app.app_context():
         for n in range(1, 13):
@@ -115,5 +116,5 @@ def test_printed_meeting_workbook_is_one_page_per_sheet(client, auth, org, app, 
         (tmp_path / name).write_bytes(body)
         files.append(tmp_path / name)
     listed, monthly = convert(binary, tmp_path, *files)
-    assert pdf_pages(monthly) == 9
+    assert pdf_pages(monthly) == 12  # 9, and per person, assisting parts, corrective actions
     assert pdf_pages(listed) == 1

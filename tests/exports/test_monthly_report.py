@@ -290,7 +290,9 @@ def test_every_summary_sheet_has_a_native_chart(client, auth, month):
     wb = _workbook(body)
     assert [ws.title for ws in wb.worksheets] == [
         "Summary", "By department", "Kind × category", "By channel", "Customer class",
-        "Handling mode", "Satisfaction", "Repeat complainants", "Overdue complaints"]
+        "Handling mode", "Satisfaction", "Repeat complainants", "Overdue complaints",
+        # issue 12: the administrator reads accountability and the corrective actions
+        "Per person", "Assisting parts", "Corrective actions"]
 
 
 def test_workbook_download_is_logged(client, auth, month, app):

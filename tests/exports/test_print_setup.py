@@ -26,7 +26,8 @@ from tests.exports.conftest import (
 
 D = datetime
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
-LIST_SHEETS = ("Repeat complainants", "Overdue complaints")
+LIST_SHEETS = ("Repeat complainants", "Overdue complaints", "Per person", "Assisting parts",
+               "Corrective actions")
 LONG = ("客户反映冰箱购买后第三天开始不制冷，冷藏室温度一直在十五度左右，食物已经变质，"
         "多次致电门店无人处理，请联系 13812345678。")
 
@@ -144,7 +145,7 @@ def test_every_monthly_sheet_prints_and_summaries_on_one_page(client, auth, org,
     status, body, _ = download(client, "/admin/reports/monthly/?month=2026-11")
     assert status == 200
     wb = _book(body)
-    assert len(wb.worksheets) == 9
+    assert len(wb.worksheets) == 12  # 9, and per person, assisting parts, corrective actions
     for ws in wb.worksheets:
         one_page = ws.title not in LIST_SHEETS
         _assert_prints_one_page_wide(ws, header_row=4, high=1 if one_page else 0)

@@ -22,7 +22,9 @@ def test_staff_kinds_are_the_notifying_actions_and_the_event_kinds():
     declared = [s.name for s in all_specs() if s.notify and s.name not in d.ALWAYS_REOPENED]
     assert list(d.STAFF_KINDS[:len(declared)]) == declared
     assert set(d.STAFF_KINDS) == set(declared) | {
-        "reopened", "overdue", "escalated", "due_soon", "critical_registered"}
+        "reopened", "overdue", "escalated", "due_soon", "critical_registered",
+        "assist_report", "assist_assign", "part_overdue", "capa_overdue",
+        "upstream_overdue"}
     assert len(set(d.STAFF_KINDS)) == len(d.STAFF_KINDS)
 
 

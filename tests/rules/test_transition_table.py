@@ -34,7 +34,14 @@ ACTIONS = (
     "accept", "reject", "reply", "forward", "return", "assign", "resolve", "review_approve",
     "review_send_back", "callback", "close", "force_close", "reopen", "escalate",
     "extend_request", "extend_decide", "urge", "note", "instruct", "merge",
+    "report_upstream",
 )
+# Declared actions whose guards read more than status and role, each with an exhaustive
+# table of its own (status x action x role x their state): left out of this matrix.
+OWN_TABLES = {
+    "plan_submit", "plan_approve", "plan_return", "plan_answer",  # test_plan_rules.py
+    "assist_add", "assist_withdraw",  # test_assist_rules.py
+}
 # Column order of the matrix.
 ROLES = ("intake", "manager", "admin", "dept_head", "handler", "supervisor", "executive")
 
@@ -222,6 +229,15 @@ merge               resolved         Y      Y      Y       .         .         .
 merge               callback         Y      Y      Y       .         .         .         .
 merge               closed           .      .      .       .         .         .         .
 
+report_upstream     registered       Y      Y      Y       .         .         .         .
+report_upstream     accepted         Y      Y      Y       .         .         .         .
+report_upstream     rejected         Y      Y      Y       .         .         .         .
+report_upstream     forwarded        Y      Y      Y       .         .         .         .
+report_upstream     in_progress      Y      Y      Y       .         .         .         .
+report_upstream     resolved         Y      Y      Y       .         .         .         .
+report_upstream     callback         Y      Y      Y       .         .         .         .
+report_upstream     closed           Y      Y      Y       .         .         .         .
+
 """
 
 
@@ -251,14 +267,14 @@ def test_matrix_is_complete():
     """The hand-written matrix has exactly one cell for every (action, status, role)."""
     wanted = {(a, s, r) for a in ACTIONS for s in STATUSES for r in ROLES}
     assert set(_CELLS) == wanted
-    assert len(_CELLS) == 20 * 8 * 7
+    assert len(_CELLS) == len(ACTIONS) * 8 * 7
 
 
 def test_matrix_names_every_declared_action():
     """Every action declared in rules has its rows here, and nothing else is here."""
     from rules import ACTIONS as DECLARED
 
-    assert set(DECLARED) == set(ACTIONS)
+    assert set(DECLARED) - OWN_TABLES == set(ACTIONS)
 
 
 # --- a permissive cast ----------------------------------------------------------------------
@@ -298,6 +314,7 @@ def permissive_facts(action: str, status: str, kind: str = "complaint") -> Facts
         extension_requested_until=RESOLVE_DUE + timedelta(days=3),
         received_at=NOW - timedelta(hours=2),
         resolve_due=RESOLVE_DUE,
+        upstream_ref="12345-2026-0001",  # sent down by a hotline (report_upstream)
     )
 
 
@@ -340,6 +357,7 @@ def valid_inputs(action: str) -> dict:
         "note": {"note": "Visit arranged."},
         "instruct": {"note": "Refund at once."},
         "merge": {"master_number": "TS-20260301-0001"},
+        "report_upstream": {"method": "phone", "note": "Told the hotline what was done."},
     }[action]
 
 
@@ -388,7 +406,7 @@ def test_allowed_actions_match_matrix(status, role):
         and a != "extend_decide"  # needs a pending request, absent here
     }
     facts = permissive_facts("-", status)
-    assert set(allowed_actions(facts, ACTORS[role])) == want
+    assert set(allowed_actions(facts, ACTORS[role])) - OWN_TABLES == want
 
 
 # --- scope ------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import func, select
 
-from models import Complaint, db
+from models import Assist, Complaint, db
 from rules.errors import (
     InvalidInput,
     MissingInput,
@@ -101,6 +102,32 @@ ACCEPTED = [
      {"master_number": "#master"},
      ("closed", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
       {"closed_at": T1, "due_at": None, "merged_into_id": "#master_id"})),
+    # 反馈上级 (its own tests: tests/rules/test_upstream_rules.py, test_record_fields.py)
+    ("report_upstream", "report_upstream", "in_progress",
+     {"upstream_source": "provincial", "upstream_ref": "SJ-2026-1"}, "intake",
+     {"method": "phone", "note": "told the provincial centre"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"upstream_reported_at": T1, "upstream_ref": "SJ-2026-1"})),
+    # 处理方案 (rules.plan; its own tests: tests/rules/test_plan_rules.py)
+    ("plan_submit", "plan_submit", "in_progress", {}, "handler_qa", {"plan": "exchange it"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"plan_state": "submitted", "plan_submitted_by_id": "@handler_qa", "due_kind": "plan"})),
+    ("plan_approve", "plan_approve", "plan_submitted", {}, "head_qa", {},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"plan_state": "approved", "plan_due": None, "due_kind": "plan_answer"})),
+    ("plan_return", "plan_return", "plan_submitted", {}, "head_qa", {"reason": "say when"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"plan_state": "returned", "plan_due": None, "due_kind": "resolve"})),
+    ("plan_answer", "plan_answer", "plan_approved", {}, "intake", {"agreed": True},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0,
+      {"plan_state": "agreed", "plan_answer_due": None, "due_kind": "resolve"})),
+    # 协办 (rules.assist; its own tests: tests/rules/test_assist_rules.py)
+    ("assist_add", "assist_add", "in_progress", {}, "head_qa",
+     {"department_id": "@log", "task": "check the delivery"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {"assists_open": 1})),
+    ("assist_withdraw", "assist_withdraw", "assist_open", {}, "intake",
+     {"part": "#part", "reason": "not needed"},
+     ("in_progress", "@qa", "@qa", "@handler_qa", "@handler_qa", 0, {"assists_open": 0})),
 ]
 
 
@@ -115,6 +142,17 @@ def start(desk, status, fields):
     if status == "in_progress_with_master":
         desk.master_id = desk.register()
         return desk.bring_to("in_progress", **fields)
+    if status in ("plan_submitted", "plan_approved"):
+        cid = desk.bring_to("in_progress", **fields)
+        desk.act(cid, "plan_submit", "handler_qa", plan="exchange it")
+        if status == "plan_approved":
+            desk.act(cid, "plan_approve", "head_qa")
+        return cid
+    if status == "assist_open":
+        cid = desk.bring_to("in_progress", **fields)
+        desk.act(cid, "assist_add", "head_qa", department_id="@log", task="check the delivery")
+        desk.part_id = db.session.scalar(select(func.max(Assist.id)))
+        return cid
     if status == "extension_pending":
         cid = desk.bring_to("in_progress", **fields)
         desk.act(cid, "extend_request", "handler_qa", reason="waiting for parts", new_due=NEW_DUE)
@@ -133,6 +171,8 @@ def test_accepted_action_writes_one_exact_event(desk, executive, case):
         master = desk.row(desk.master_id)
         inputs = {**inputs, "master_number": master["number"]}
         extra = {**extra, "merged_into_id": master["id"]}
+    if inputs.get("part") == "#part":  # assist_withdraw: the part start() added
+        inputs = {**inputs, "part": desk.part_id}
 
     out = desk.act(cid, action, username, T1, **inputs)
 

@@ -299,11 +299,13 @@ def test_detail_page_offers_exactly_the_allowed_actions(app, wide_org):
     """The buttons are those rules.allowed_actions returns for this user now."""
     cid = _started(app, wide_org, "in_progress")
     expected = {
-        "handler_qa": {"resolve", "extend_request", "note"},
-        "head_qa": {"return", "assign", "resolve", "escalate", "extend_request", "note"},
+        # (a handling plan may be submitted for approval whether or not the policy asks)
+        "handler_qa": {"resolve", "extend_request", "note", "plan_submit"},
+        "head_qa": {"return", "assign", "resolve", "escalate", "extend_request", "note",
+                    "plan_submit", "assist_add"},
         "supervisor": {"urge"},
-        "intake": {"escalate", "merge"},
-        "manager": {"assign", "force_close", "escalate", "urge", "merge"},
+        "intake": {"escalate", "merge", "assist_add"},
+        "manager": {"assign", "force_close", "escalate", "urge", "merge", "assist_add"},
         "executive": {"urge", "instruct"},
     }
     import re
