@@ -89,10 +89,9 @@ class ComplaintView(ComplaintListMixin, ComplaintFormViewsMixin, ComplaintAction
                           "severity", "title", "description", "demand", "status", "department",
                           "assignee", "escalation_level", "due_at", "root_cause", "resolution",
                           "resolved_at", "compensation_amount", "closed_at",
-                          "final_satisfaction", "location", "target_kind", "target_text",
-                          "upstream_source", "upstream_ref")
-    export_value_labels = {"target_kind": labels.TARGET_KIND,
-                           "upstream_source": labels.UPSTREAM_SOURCE}
+                          "final_satisfaction", "location", "upstream_ref")
+    # (what it is about and who sent it down are on the complaint page: the list stays
+    # printable on one landscape page, tests/exports/test_print_setup.py)
     column_details_list = tuple(c for _, cols in DETAIL_GROUPS for c in cols)
     column_labels = LABELS
     column_formatters = FORMATTERS

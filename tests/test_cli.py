@@ -99,9 +99,12 @@ def _demo_facts() -> dict:
                                                    c.root_cause, c.resolution,
                                                    c.validity_reason, c.extension_reason)
                   if t]
-        # (the sweep's system notes are stored as message ids, translated when shown)
-        + [n for n in db.session.scalars(select(ComplaintEvent.note).where(
-            ComplaintEvent.action != "overdue")) if n]
+        # (the sweep's system notes are stored as message ids, translated when shown; so is
+        # the customer's answer to a plan, "agreed: <what they said>")
+        + [_shown(a, n) for a, n in db.session.execute(
+            select(ComplaintEvent.action, ComplaintEvent.note).where(
+                ComplaintEvent.action.not_in(("overdue", "part_overdue", "upstream_overdue"))))
+           if n and _shown(a, n)]
         + [n for n in db.session.scalars(select(CallbackRecord.notes)) if n]
         + list(db.session.scalars(select(Staff.full_name)))
         + list(db.session.scalars(select(Department.name))),
@@ -170,6 +173,15 @@ def test_demo_complaints_carry_their_history(demo):
     assert facts["callbacks"] >= facts["closed_valid"]
     assert facts["closed_callbacks_ok"]
     assert facts["overdue"] > 0 and "marked overdue" in demo["first"].output
+
+
+def _shown(action, note):
+    """The part of a stored note a reader sees as it was typed (the plan answer's marker
+    is shown translated: admin_views.timeline)."""
+    from rules.plan import parse_answer_note
+
+    parsed = parse_answer_note(note) if action == "plan_answer" else None
+    return parsed[1] if parsed else note
 
 
 def test_demo_text_is_chinese_without_english_sentences(demo):

@@ -10,6 +10,7 @@ A form posted and redirected counts once (the page it lands on), a download coun
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -31,9 +32,11 @@ USERS = [
     ("handler_qa2", "周工", "handler", "QA"),
     ("head_log", "孙物流", "dept_head", "LOG"),
     ("handler_log", "吴师傅", "handler", "LOG"),
+    ("executive", "林总", "executive", "GMO"),  # senior management (issue 12: plans)
 ]
 DEPARTMENTS = [("CS", "客户服务部", True), ("QA", "质量管理部", False), ("LOG", "物流部", False),
-               ("FIN", "财务部", False)]  # FIN: no head, no staff
+               ("FIN", "财务部", False),  # FIN: no head, no staff
+               ("GMO", "总经理办公室", False)]
 
 
 @dataclass
@@ -126,6 +129,8 @@ class LiveServer:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self):
+        # One line per request and per static file buries a failure's report: warnings only.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._thread.start()
         return self
 

@@ -120,6 +120,9 @@ def test_contact_roles_are_not_logged_and_see_their_term(app, org, kettle):
     client = login(app, "intake")
     body = text(client.get(LIST, query_string={"search": "13812345678"}))
     assert 'value="13812345678"' in body
+    # the icon-only link that clears the search is named for screen readers (axe link-name)
+    assert re.search(r'<a href="[^"]*" class="align-middle" title="Clear the search" '
+                     r'aria-label="Clear the search">', body)
     assert _contact_events(app) == []
     supervisor = login(app, "supervisor")
     body = text(supervisor.get(LIST, query_string={"search": "5678"}))  # a tail: no contact
