@@ -8,7 +8,7 @@ form, passes the inputs and tells the user the outcome or the rules' reason.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, g, redirect, request
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
@@ -49,10 +49,20 @@ class ComplaintActionsMixin:
 
     # --- the buttons of the detail page ---------------------------------------------------
 
+    @staticmethod
+    def rule_facts(complaint):
+        """The complaint's facts with its policy's (services.complaints.facts_of), read once
+        per request and version: the page asks for them several times."""
+        cache = g.setdefault("desk_rule_facts", {})
+        key = (complaint.id, complaint.version)
+        if key not in cache:
+            cache[key] = complaint_service.facts_of(complaint)
+        return cache[key]
+
     def available_actions(self, complaint):
         """One entry per action rules allow this user now: its label, and a form or not."""
         entries = []
-        for name in rules.allowed_actions(complaint.facts(), current_user.actor):
+        for name in rules.allowed_actions(self.rule_facts(complaint), current_user.actor):
             form_class = ACTION_FORMS.get(name)
             if form_class is None:
                 continue
@@ -72,7 +82,7 @@ class ComplaintActionsMixin:
         (blocked, others) — blocked: right stage, a condition not met yet (close before
         enough callbacks); others: not at the stage where this role takes them."""
         blocked, others = [], []
-        for u in rules.unavailable_actions(complaint.facts(), current_user.actor):
+        for u in rules.unavailable_actions(self.rule_facts(complaint), current_user.actor):
             if u.action not in ACTION_FORMS:
                 continue
             entry = {"name": u.action, "label": labels.ACTION.get(u.action, u.action),
@@ -134,7 +144,7 @@ class ComplaintActionsMixin:
         form.prepare(complaint)
 
         if request.method == "GET":
-            refusal = rules.refusal(action_name, complaint.facts(), current_user.actor)
+            refusal = rules.refusal(action_name, self.rule_facts(complaint), current_user.actor)
             if refusal is not None:
                 flash(rule_message(refusal), "error")
                 return redirect(details_url)
@@ -147,7 +157,7 @@ class ComplaintActionsMixin:
         if self._confirmation_pending(action_name, form):
             # Server side, not only in the browser: shown again with what it will do, and
             # done only once "I confirm" is ticked (for a merge: for the master shown).
-            refusal = rules.refusal(action_name, complaint.facts(), current_user.actor)
+            refusal = rules.refusal(action_name, self.rule_facts(complaint), current_user.actor)
             if refusal is not None:
                 flash(rule_message(refusal), "error")
                 return redirect(details_url)

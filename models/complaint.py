@@ -209,7 +209,9 @@ class Complaint(db.Model):
         return Facts(category=self.category.code if self.category else None, **values)
 
 
-_FACT_COLUMNS = tuple(f.name for f in dataclasses.fields(Facts) if f.name != "category")
+# (``plan_required`` is the SLA policy's, added by services.complaints.facts_of)
+_FACT_COLUMNS = tuple(f.name for f in dataclasses.fields(Facts)
+                      if f.name not in ("category", "plan_required"))
 
 
 class CallbackRecord(db.Model):

@@ -66,6 +66,9 @@ class Facts:
     # The handling plan (rules.constants.PlanState; None: none submitted) and who wrote it.
     plan_state: str | None = None
     plan_submitted_by_id: int | None = None
+    # The SLA policy asks for a plan the customer agreed to before resolving (filled by the
+    # services from the matched policy: services.complaints.facts_of; rules.plan).
+    plan_required: bool = False
     # Assisting departments' parts still open (协办): the lead resolves once it is 0.
     assists_open: int = 0
     # Sent down by an upstream centre with this reference (R45); None: not.

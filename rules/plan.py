@@ -210,6 +210,18 @@ def plan_needed(policy: Policy, compensation_amount=None) -> bool:
             and compensation_amount > policy.plan_over_amount)
 
 
+def plan_refusal_of(f: Facts) -> RuleError | None:
+    """The resolve guard's half of :func:`plan_refusal`: the facts say the policy always
+    asks for a plan (``Facts.plan_required``) and none was agreed (None: no such refusal;
+    a compensation above the threshold is for the input check)."""
+    if not f.plan_required or f.plan_state == PlanState.AGREED:
+        return None
+    missing = MISSING.get(f.plan_state, MISSING[None])
+    if f.status != Status.IN_PROGRESS and f.plan_state is None:
+        missing = ON_THE_SPOT
+    return TransitionNotAllowed(NEEDED, state_name=missing)
+
+
 def plan_refusal(ctx: Context) -> RuleError | None:
     """Why the complaint may not be resolved yet for want of an agreed plan (None: it may)."""
     f, policy = ctx.facts, ctx.policy

@@ -135,12 +135,16 @@ def _no_pending_extension(f: Facts, a: Actor):
 
 
 def _parts_in(f: Facts, a: Actor):
-    """协办: the lead resolves once every assisting part is reported or withdrawn."""
+    """协办: the lead resolves once every assisting part is reported or withdrawn; and, when
+    the policy always asks for a plan, once the customer agreed to one (so the screens show
+    resolving as not yet possible, with why, before anyone fills in the result)."""
     if f.assists_open > 0:
         return TransitionNotAllowed(
             N_("%(count)d assisting part(s) are still open: each assisting department "
                "reports its part, or the lead withdraws it."), count=f.assists_open)
-    return None
+    from .plan import plan_refusal_of  # (here: rules.plan declares its actions after these)
+
+    return plan_refusal_of(f)
 
 
 def _pending_extension_not_own(f: Facts, a: Actor):

@@ -8,6 +8,7 @@ database untouched.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -203,11 +204,19 @@ def _person_facts(person_id: int) -> rules.PersonFacts | None:
     return rules.PersonFacts(row.id, bool(row.active), row.department_id, row.role)
 
 
+def facts_of(complaint: Complaint, policy=None):
+    """The complaint as the rules see it, with what its SLA policy says (a plan required)."""
+    facts = complaint.facts()
+    policy = policy or policy_for(facts.kind, facts.category, facts.severity)
+    return dataclasses.replace(facts, plan_required=bool(policy.plan_required))
+
+
 def decide(complaint: Complaint, action: str, actor: Staff, inputs: Mapping,
            now: datetime) -> rules.Decision:
     """Ask the rules, with every fact read from the database before any change."""
-    facts = complaint.facts()
-    policy = policy_for(facts.kind, facts.category, facts.severity)
+    plain = complaint.facts()
+    policy = policy_for(plain.kind, plain.category, plain.severity)
+    facts = facts_of(complaint, policy)
     target = assist.target(action, complaint, inputs, target_facts(inputs))  # 协办: parts
     return rules.check(action, facts, actor.actor, inputs, now, target=target,
                        policy=policy, calendar=business_calendar())

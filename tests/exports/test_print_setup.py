@@ -132,7 +132,7 @@ def test_complaint_export_stays_printable_in_width(client, auth, org, app):
     headers, _rows = table(ws)
     widths = [ws.column_dimensions[get_column_letter(i + 1)].width for i in range(len(headers))]
     assert max(widths) <= 41
-    assert sum(widths) < 400, str(dict(zip(headers, widths)))
+    assert sum(widths) < 400, str(dict(zip(headers, widths, strict=True)))
 
 
 # --- the monthly workbook --------------------------------------------------------------------

@@ -93,8 +93,13 @@ def test_plan_approved_agreed_then_resolved(app, org):
     number = row(app, cid).number
     handler = login(app, "handler_qa")
 
-    page = resolve(handler, cid)  # no plan yet: refused, nothing changes
-    assert "needs a handling plan" in text(page) and "no plan has been submitted" in text(page)
+    # No plan yet: the page shows resolving as not yet possible, with why; the form is
+    # not even opened (and a forged post is refused the same way); nothing changes.
+    html = details(handler, cid)
+    assert "action-blocked-resolve" in html
+    assert "needs a handling plan" in html and "no plan has been submitted" in html
+    opened = handler.get(f"{LIST}act/resolve/?id={cid}", follow_redirects=True)
+    assert "needs a handling plan" in text(opened)
     assert row(app, cid).status == "in_progress"
 
     page = act(handler, cid, "plan_submit", plan=PLAN)
@@ -261,16 +266,16 @@ def test_refusal_in_chinese(app, org):
     cid = started(app, org)
     handler = login(app, "handler_qa")
     handler.get("/admin/", headers={"Accept-Language": "zh-CN"})
-    page = handler.get(f"{LIST}act/resolve/?id={cid}", headers={"Accept-Language": "zh-CN"})
-    html = text(page)
-    version = re.search(r'name="version" type="hidden" value="(\d+)"|'
-                        r'type="hidden" name="version" value="(\d+)"', html)
-    data = {"csrf_token": token(handler), "version": next(g for g in version.groups() if g),
+    zh = {"Accept-Language": "zh-CN"}
+    said = "此投诉办结前需要经部门批准并经客户同意的处理方案：尚未提交处理方案。"
+    assert said in html_lib.unescape(text(handler.get(f"{LIST}details/?id={cid}", headers=zh)))
+    data = {"csrf_token": token(handler), "version": str(row(app, cid).version),
             "root_cause": "x", "responsibility": "company", "remedy": "exchange",
-            "resolution": "y"}
-    page = handler.post(f"{LIST}act/resolve/?id={cid}", data=data,
-                        headers={"Accept-Language": "zh-CN"})
-    assert "此投诉办结前需要经部门批准并经客户同意的处理方案：尚未提交处理方案。" in text(page)
+            "resolution": "y"}  # a forged post: refused the same way
+    page = handler.post(f"{LIST}act/resolve/?id={cid}", data=data, headers=zh,
+                        follow_redirects=True)
+    assert said in html_lib.unescape(text(page))
+    assert row(app, cid).status == "in_progress"
 
 
 def test_sla_policy_form_has_the_plan_fields(app, org):
