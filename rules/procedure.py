@@ -13,6 +13,7 @@ from .actions import ActionSpec, Context, register
 from .constants import (
     MAX_ESCALATION,
     Action,
+    AssistStatus,
     CallbackMethod,
     Clock,
     Remedy,
@@ -178,6 +179,11 @@ def _check_person(ctx: Context, department_id):
 def _check_forward(ctx: Context):
     t = ctx.target
     reason = forward_refusal(t.department, ctx.facts.department_id)
+    if reason is None and any(p.department_id == t.department_id
+                              and p.status == AssistStatus.OPEN for p in t.parts):
+        reason = InvalidInput(N_("That department assists on this complaint with an open "
+                                 "part: withdraw its part first, or choose another "
+                                 "department."))
     if reason is not None:
         raise about("department_id", reason)
     _check_person(ctx, t.department_id)
@@ -353,8 +359,9 @@ def _reopen(ctx: Context) -> dict:
 
 
 def _closing(ctx: Context) -> dict:
+    # (assisting parts still open are withdrawn with the closing: services.assist)
     return {"closed_at": ctx.now, "final_satisfaction": ctx.facts.last_satisfaction,
-            **NO_EXTENSION}
+            "assists_open": 0, **NO_EXTENSION}
 
 
 def _extend_request(ctx: Context) -> dict:

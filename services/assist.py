@@ -89,7 +89,7 @@ def target(action: str, complaint: Complaint, inputs: Mapping,
            found: rules.Target) -> rules.Target:
     """The rules' Target of an assist action, with the complaint's parts and the part named
     (``part``: one of this complaint's parts, else None); other actions as they are."""
-    if action not in (Action.ASSIST_ADD, Action.ASSIST_WITHDRAW):
+    if action not in (Action.ASSIST_ADD, Action.ASSIST_WITHDRAW, Action.FORWARD):
         return found
     parts = tuple(part_facts(p) for p in parts_of(complaint.id))
     part_id = _id(inputs.get("part"))
@@ -124,6 +124,17 @@ def after_action(action, complaint, decision, actor_id, event, now) -> None:
         actor = _actor(actor_id)
         _tell(("assisting_head",), complaint, event, action, actor, now,
               assisting=department_id)
+    elif decision.to_status == Status.CLOSED and decision.from_status != Status.CLOSED:
+        # Closed (force-closed, merged) with parts still open: they are withdrawn with it
+        # (the rules zeroed the count), so that no assisting department keeps working on
+        # a closed complaint.
+        for part in db.session.scalars(select(Assist).where(
+                Assist.complaint_id == complaint.id, Assist.status == AssistStatus.OPEN)):
+            part.status = AssistStatus.WITHDRAWN
+            part.withdrawn_at = now
+            part.withdrawn_by_id = actor_id
+            part.withdraw_reason = decision.note or action
+        db.session.flush()
     elif action == Action.ASSIST_WITHDRAW:
         part = _part_for_update(complaint.id, decision.inputs["part"])
         part.status = AssistStatus.WITHDRAWN

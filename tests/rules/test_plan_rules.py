@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules import (
-    Actor,
     Facts,
     MissingInput,
     PermissionDenied,
@@ -31,10 +30,8 @@ from rules.deadlines import DUE_FIELDS, current_due
 from rules.facts import PersonFacts, Target
 from rules.notify import Recipient, recipients
 from rules.plan import plan_needed
+from tests.rules.cast import ACTORS, DEPT, HANDLER_ID, HEAD_ID, NOW, ROLES, STATUSES
 
-STATUSES = ("registered", "accepted", "rejected", "forwarded", "in_progress", "resolved",
-            "callback", "closed")
-ROLES = ("intake", "manager", "admin", "dept_head", "handler", "supervisor", "executive")
 PLAN_ACTIONS = ("plan_submit", "plan_approve", "plan_return", "plan_answer")
 STATES = ("none", *PlanState.ALL)
 
@@ -95,18 +92,7 @@ def _parse(text):
 
 CELLS = _parse(MATRIX)
 
-DEPT, HANDLER_ID, HEAD_ID = 10, 12, 11
-NOW = datetime(2026, 3, 5, 10, 0)  # a Thursday
 RESOLVE_DUE = datetime(2026, 3, 16, 23, 59, 59)
-ACTORS = {
-    "intake": Actor(1, "intake", 1),
-    "manager": Actor(2, "manager", 1),
-    "admin": Actor(3, "admin", None),
-    "dept_head": Actor(HEAD_ID, "dept_head", DEPT),
-    "handler": Actor(HANDLER_ID, "handler", DEPT),
-    "supervisor": Actor(4, "supervisor", 2),
-    "executive": Actor(5, "executive", 3),
-}
 INPUTS = {"plan_submit": {"plan": "Exchange the unit and refund the delivery fee."},
           "plan_approve": {}, "plan_return": {"reason": "Say who delivers it."},
           "plan_answer": {"agreed": True}}

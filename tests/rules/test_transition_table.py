@@ -25,11 +25,8 @@ from rules import (
     may,
 )
 from rules.facts import MasterFacts
+from tests.rules.cast import ACTORS, DEPT, HANDLER_ID, HEAD_ID, NOW, ROLES, STATUSES
 
-STATUSES = (
-    "registered", "accepted", "rejected", "forwarded",
-    "in_progress", "resolved", "callback", "closed",
-)
 ACTIONS = (
     "accept", "reject", "reply", "forward", "return", "assign", "resolve", "review_approve",
     "review_send_back", "callback", "close", "force_close", "reopen", "escalate",
@@ -42,8 +39,6 @@ OWN_TABLES = {
     "plan_submit", "plan_approve", "plan_return", "plan_answer",  # test_plan_rules.py
     "assist_add", "assist_withdraw",  # test_assist_rules.py
 }
-# Column order of the matrix.
-ROLES = ("intake", "manager", "admin", "dept_head", "handler", "supervisor", "executive")
 
 # Y = allowed, . = refused.  One block per action, one line per status, one column per role.
 # Customer service may resolve any complaint on the spot while it is registered or accepted.
@@ -279,23 +274,9 @@ def test_matrix_names_every_declared_action():
 
 # --- a permissive cast ----------------------------------------------------------------------
 
-DEPT = 10          # the complaint's department
 OTHER_DEPT = 20    # an active, responsible department to forward to
-HANDLER_ID = 12    # the complaint's assignee, a handler in DEPT
-HEAD_ID = 11       # head of DEPT
 REQUESTER_ID = 99  # someone else, who asked for the pending extension
-NOW = datetime(2026, 3, 5, 10, 0)
 RESOLVE_DUE = datetime(2026, 3, 10, 23, 59, 59)
-
-ACTORS = {
-    "intake": Actor(1, "intake", 1),
-    "manager": Actor(2, "manager", 1),
-    "admin": Actor(3, "admin", None),
-    "dept_head": Actor(HEAD_ID, "dept_head", DEPT),
-    "handler": Actor(HANDLER_ID, "handler", DEPT),
-    "supervisor": Actor(4, "supervisor", 2),
-    "executive": Actor(5, "executive", 3),
-}
 
 
 def permissive_facts(action: str, status: str, kind: str = "complaint") -> Facts:

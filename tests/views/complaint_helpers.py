@@ -136,7 +136,8 @@ def text(response) -> str:
 
 def form_data(html):
     """The fields of the first admin form on the page, as a browser would post them back."""
-    form = re.search(r'<form[^>]*class="admin-form"[^>]*>(.*?)</form>', html, re.S).group(1)
+    form = re.search(r'<form[^>]*class="admin-form[^"]*"[^>]*>(.*?)</form>', html,
+                     re.S).group(1)
     data = {}
     for tag in re.findall(r"<input[^>]*>", form):
         name = re.search(r'name="([^"]+)"', tag)

@@ -458,3 +458,32 @@ def test_assisting_head_downloads_the_files_but_adds_none(app, org, shared, tmp_
         assert db.session.scalar(select(func.count()).select_from(Attachment)) == 1
     outsider = login(app, "handler_qa2")  # neither the lead's person nor assisting
     assert outsider.get(f"{LIST}attachments/{attachment_id}/").status_code == 404
+
+
+def test_a_department_with_an_open_part_is_not_made_the_lead(app, org, lead):
+    """Returned to customer service and forwarded again: not to the department that assists
+    with an open part (it would assist itself); once its part is in, it may take the lead."""
+    part_id = _with_part(app, org, lead)
+    with app.app_context():
+        desk = Desk(org)
+        desk.act(lead, Action.RETURN, "head_qa", NOW, reason="不属于本部门")
+        with pytest.raises(rules.RuleError) as refused:
+            desk.act(lead, Action.FORWARD, "intake", NOW, department_id="@log")
+        assert refused.value.field == "department_id"
+        assert "assists on this complaint" in str(refused.value)
+        assert db.session.get(Complaint, lead).status == Status.ACCEPTED
+        assist_service.report(lead, part_id, desk.staff("head_log"), "物流记录无异常", now=NOW)
+        desk.act(lead, Action.FORWARD, "intake", NOW, department_id="@log")
+        assert db.session.get(Complaint, lead).department_id == org.log
+
+
+def test_force_closing_withdraws_the_open_parts(app, org, lead):
+    """A complaint force-closed with a part still open: the part is withdrawn with it (the
+    manager's reason kept), so no department goes on working on a closed complaint."""
+    part_id = _with_part(app, org, lead)
+    with app.app_context():
+        Desk(org).act(lead, Action.FORCE_CLOSE, "manager", NOW, reason="客户撤诉")
+    part = _part(app, part_id)
+    assert (part.status, part.withdraw_reason, part.withdrawn_at) == (
+        AssistStatus.WITHDRAWN, "客户撤诉", NOW)
+    assert _complaint(app, lead)["assists_open"] == 0

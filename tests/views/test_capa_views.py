@@ -10,7 +10,7 @@ import re
 from datetime import date, datetime, timedelta
 
 import pytest
-from complaint_helpers import NOW, flashes, login, make_complaint, text
+from complaint_helpers import NOW, flashes, form_data, login, make_complaint, text
 from sqlalchemy import func, select
 
 from models import (
@@ -88,30 +88,10 @@ def _events(app, ca_id):
             .order_by(CorrectiveActionEvent.id))]
 
 
-def _form(html):
-    """The fields of the page's corrective-action form, as a browser posts them back."""
-    form = re.search(r'<form[^>]*class="admin-form[^"]*"[^>]*>(.*?)</form>', html, re.S).group(1)
-    data = {}
-    for tag in re.findall(r"<input[^>]*>", form):
-        name = re.search(r'name="([^"]+)"', tag)
-        value = re.search(r'value="([^"]*)"', tag)
-        if name and 'type="submit"' not in tag:
-            data[name.group(1)] = value.group(1) if value else ""
-    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form,
-                                 re.S):
-        data[name] = body.strip()
-    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form,
-                                 re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
-                           body)
-        data[name] = next((g for g in chosen.groups() if g is not None), "") if chosen else ""
-    return {k: v.replace("&amp;", "&") for k, v in data.items()}
-
-
 def _open_and_post(client, url, **changes):
     page = client.get(url)
     assert page.status_code == 200, (url, page.status_code)
-    data = _form(text(page))
+    data = form_data(text(page))
     data.update(changes)
     return client.post(url, data=data, follow_redirects=True)
 
@@ -275,7 +255,7 @@ def test_owner_head_edits_and_a_stale_form_is_refused(app, cas):
     opened before, is refused with the conflict message and changes nothing."""
     ca_id = cas["qa"][0]
     manager, head = login(app, "manager"), login(app, "head_qa")
-    stale = _form(text(manager.get(f"{URL}edit/?id={ca_id}")))
+    stale = form_data(text(manager.get(f"{URL}edit/?id={ca_id}")))
     response = _open_and_post(head, f"{URL}edit/?id={ca_id}", due_date="2026-12-20")
     assert "Record was successfully saved." in text(response)
     assert _row(app, ca_id).due_date == date(2026, 12, 20)
@@ -356,7 +336,7 @@ def test_step_without_csrf_or_with_a_stale_version_is_refused(app, cas):
     ca_id = cas["qa"][0]
     owner = login(app, "handler_qa")
     html = text(owner.get(f"{URL}step/done/?id={ca_id}"))
-    form = _form(html)
+    form = form_data(html)
     no_token = {k: v for k, v in form.items() if k != "csrf_token"}
     owner.post(f"{URL}step/done/?id={ca_id}", data={**no_token, "note": "x"})
     assert _row(app, ca_id).status == CapaStatus.OPEN
@@ -425,7 +405,7 @@ def test_never_deleted(app, cas):
     """No delete: the endpoint and the bulk action answer 403, even to the administrator."""
     client = login(app, "admin")
     ca_id = cas["qa"][0]
-    token = _form(text(client.get(f"{URL}edit/?id={ca_id}")))["csrf_token"]
+    token = form_data(text(client.get(f"{URL}edit/?id={ca_id}")))["csrf_token"]
     assert client.post(f"{URL}delete/", data={"id": ca_id, "csrf_token": token}
                        ).status_code == 403
     assert client.post(f"{URL}action/", data={"action": "delete", "rowid": ca_id,
