@@ -14,6 +14,7 @@ from .complaint import (
     NumberCounter,
 )
 from .customer import Customer
+from .intake import ApiRequest, ApiToken, InboundMessage
 from .notification import Delivery, Notification, NotificationPreference
 from .org import Department, Staff
 from .procedure import (
@@ -26,7 +27,7 @@ from .procedure import (
 from .settings import CalendarDay, Setting, SlaPolicy
 
 __all__ = [
-    "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "Assist",
+    "db", "AccountabilityFinding", "ApiRequest", "ApiToken", "InboundMessage", "AccountabilityRecord", "AdminEvent", "Assist",
     "Attachment", "CorrectiveAction", "CorrectiveActionEvent", "CorrectiveActionLink",
     "HandlingPlan",
     "CalendarDay", "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Customer",
