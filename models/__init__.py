@@ -27,7 +27,8 @@ from .procedure import (
 from .settings import CalendarDay, Setting, SlaPolicy
 
 __all__ = [
-    "db", "AccountabilityFinding", "ApiRequest", "ApiToken", "InboundMessage", "AccountabilityRecord", "AdminEvent", "Assist",
+    "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "ApiRequest",
+    "ApiToken", "Assist", "InboundMessage",
     "Attachment", "CorrectiveAction", "CorrectiveActionEvent", "CorrectiveActionLink",
     "HandlingPlan",
     "CalendarDay", "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Customer",

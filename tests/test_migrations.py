@@ -16,12 +16,12 @@ TABLES = {"accountability_finding", "accountability_record", "admin_event", "att
           "delivery", "export_log", "login_attempt", "notification",
           "notification_preference", "number_counter", "setting",
           "sla_policy", "staff", "staff_recovery_code",
-          "complaint_search",
+          "complaint_search",  # the full-text index (FTS5 shadow tables left out below)
           # issue 12: plans, assisting parts, corrective actions with links and events
           "assist", "corrective_action", "corrective_action_event", "corrective_action_link",
           "handling_plan",
           # issue 14: mail read, API tokens and requests
-          "api_request", "api_token", "inbound_message"}  # the full-text index (FTS5 shadow tables left out below)
+          "api_request", "api_token", "inbound_message"}
 
 
 def test_models_and_migrations_do_not_drift(app):
