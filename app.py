@@ -57,6 +57,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from admin_views import init_app as init_screens
 
     init_screens(app)
+    from public_views import init_app as init_public_pages
+
+    init_public_pages(app)  # /complaint/new, /complaint/status: no login (issue 14)
+    from api import init_app as init_api
+
+    init_api(app)  # /api/v1: other systems, by token (issue 14); after the error pages
     register_commands(app)
     return app
 
@@ -68,6 +74,8 @@ def register_commands(app: Flask) -> None:
     register_notify(app)
     from cli_search import register as register_search  # reindex: the full-text index
     register_search(app)
+    from cli_mail import register as register_mail  # fetch-mail: the complaints mailbox
+    register_mail(app)
 
     @app.cli.command("init-db")
     def init_db():

@@ -26,6 +26,8 @@ class Defaults:
     LOGIN_FREE_FAILURES = 3
     LOGIN_FREE_FAILURES_PER_ADDRESS = 10  # an office may sit behind one address
     LOGIN_MAX_DELAY_SECONDS = 15 * 60
+    # The REST API (issue 14): unknown or revoked tokens from one address before it waits.
+    API_FREE_FAILURES = 10
     LOGIN_FORGET_HOURS = 24
     # A browser in which an account signed in is remembered this long (signed cookie): the
     # account name's delay, caused by strangers, does not hold it back.
@@ -92,6 +94,28 @@ class Defaults:
     STORAGE_S3_SECRET_KEY = None
     STORAGE_S3_PREFIX = ""
     STORAGE_S3_TIMEOUT = 10
+    # The public complaint form and status lookup (issue 14; services/public.py): per client
+    # address, form posts and failed lookups before the address must wait (2, 4, 8 … s up
+    # to PUBLIC_MAX_DELAY_SECONDS; forgotten after PUBLIC_FORGET_HOURS without one); the
+    # largest form post (a 413 page above it) and the files a visitor may attach.
+    PUBLIC_FREE_SUBMISSIONS = 5
+    PUBLIC_FREE_LOOKUPS = 10
+    PUBLIC_MAX_DELAY_SECONDS = 3600
+    PUBLIC_FORGET_HOURS = 24
+    PUBLIC_MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+    PUBLIC_MAX_FILES = 3
+    # E-mail intake (issue 14; services/mail_intake.py, `flask fetch-mail`): the complaints
+    # mailbox over IMAP; off while MAIL_INTAKE_HOST is unset. Processed mail is moved to
+    # MAIL_INTAKE_DONE_FOLDER (created when missing). SSL (IMAPS, port 993) unless turned off.
+    MAIL_INTAKE_HOST = None
+    MAIL_INTAKE_PORT = None  # 993 with SSL, 143 without
+    MAIL_INTAKE_USER = None
+    MAIL_INTAKE_PASSWORD = None
+    MAIL_INTAKE_MAILBOX = "INBOX"
+    MAIL_INTAKE_DONE_FOLDER = "Processed"
+    MAIL_INTAKE_SSL = True
+    MAIL_INTAKE_TIMEOUT = 30
+    MAIL_INTAKE_MAX_BYTES = 50 * 1024 * 1024  # larger: refused unread (recorded), moved
 
 
 def from_environment() -> dict:
@@ -125,7 +149,14 @@ def from_environment() -> dict:
                  "NOTIFY_DIGEST_HOUR"):
         if os.environ.get(name):
             env[name] = int(os.environ[name])
-    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL"):
+    for name in ("MAIL_INTAKE_HOST", "MAIL_INTAKE_USER", "MAIL_INTAKE_PASSWORD",
+                 "MAIL_INTAKE_MAILBOX", "MAIL_INTAKE_DONE_FOLDER"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    for name in ("MAIL_INTAKE_PORT", "MAIL_INTAKE_TIMEOUT", "MAIL_INTAKE_MAX_BYTES"):
+        if os.environ.get(name):
+            env[name] = int(os.environ[name])
+    for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_INTAKE_SSL"):
         if os.environ.get(name):
             env[name] = os.environ[name].lower() in ("1", "true", "yes")
     return env

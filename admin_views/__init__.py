@@ -30,6 +30,8 @@ def select_locale():
         return current_user.locale
     if session.get("lang") in languages:
         return session["lang"]
+    if request.blueprint == "public":  # the public pages: Chinese first (issue 14)
+        return "zh_Hans_CN"
     # Browsers send zh-CN / zh-Hans / zh; Babel's catalogue is zh_Hans_CN (FLASK-ADMIN.md P7).
     best = request.accept_languages.best_match(
         ["en", "zh-CN", "zh-Hans-CN", "zh-Hans", "zh", "zh-SG"]

@@ -23,13 +23,14 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
 import rules
-from models import AccountabilityRecord, Complaint, Department, db
+from models import AccountabilityRecord, Complaint, Department, Staff, db
 from models.engine import write_transaction
 from models.settings import ACCOUNTABILITY_DEPARTMENT, NO, SUPERVISOR_CALLBACKS, YES
+from rules import Channel
 from rules.accountability import FINDING_ROLES, SETTING_ROLES
 from services import accountability as accountability_service
 from services import admin_events as admin_record
-from services import queues
+from services import channel_owners, queues
 
 from . import labels as L
 from .base import SecureBaseView, SecureModelView
@@ -209,6 +210,26 @@ class SettingsForm(SecureForm):
         description=_l("When on, supervisors record callbacks as customer service does."))
 
 
+# 渠道负责人: one field per intake channel (services.channel_owners); a form without the
+# field keeps that channel's owner, the blank choice takes it away.
+def _owner_field(channel: str) -> str:
+    return f"channel_owner_{channel}"
+
+
+for _channel in Channel.ALL:
+    setattr(SettingsForm, _owner_field(_channel), SelectField(
+        _l("Channel owner: %(channel)s", channel=L.CHANNEL[_channel]), validate_choice=False,
+        description=_l("Told of every new complaint that comes in through this channel.")))
+
+
+def _owner_choices():
+    rows = db.session.execute(
+        select(Staff.id, Staff.full_name, Staff.username).where(Staff.active.is_(True))
+        .order_by(Staff.full_name, Staff.id)).all()
+    return L.choices({str(pk): f"{name} ({username})" for pk, name, username in rows},
+                     blank=_l("— nobody —"))
+
+
 class SettingsView(SecureBaseView):
     read_roles = SETTING_ROLES
 
@@ -221,9 +242,14 @@ class SettingsView(SecureBaseView):
         form.accountability_department.choices = L.choices(
             {code: f"{name} ({code})" for code, name in rows}, blank=_l("— choose —"))
         form.supervisor_callbacks.choices = L.choices({NO: _l("No"), YES: _l("Yes")})
+        owner_choices = _owner_choices()
+        for channel in Channel.ALL:
+            getattr(form, _owner_field(channel)).choices = owner_choices
         if request.method == "GET":
             form.accountability_department.data = queues.accountability_department_code()
             form.supervisor_callbacks.data = queues.setting(SUPERVISOR_CALLBACKS)
+            for channel, owner in channel_owners.owners().items():
+                getattr(form, _owner_field(channel)).data = str(owner) if owner else ""
         elif form.validate():
             try:
                 with write_transaction(db.session):  # the change and its AdminEvent together
@@ -240,6 +266,10 @@ class SettingsView(SecureBaseView):
                         admin_record.setting_changed(
                             SUPERVISOR_CALLBACKS, before, queues.setting(SUPERVISOR_CALLBACKS),
                             actor_id=current_user.id)
+                    for channel in Channel.ALL:  # each change recorded (AdminEvent)
+                        value = getattr(form, _owner_field(channel)).data
+                        if value is not None:  # (a form without the field keeps it)
+                            channel_owners.set_owner(channel, value, current_user)
             except rules.RuleError as err:
                 flash(rule_message(err), "error")
             else:

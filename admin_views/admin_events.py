@@ -50,6 +50,11 @@ ACTION = {
     E.RETENTION_APPLIED: _l("Old personal data anonymised"),
     E.DELIVERY_RETRIED: _l("Message queued again"),
     E.CONTACT_SEARCHED: _l("Contact searched (masked role)"),
+    E.API_TOKEN_CREATED: _l("API token created"),
+    E.API_TOKEN_REVOKED: _l("API token revoked"),
+    E.API_TOKEN_REFUSED: _l("API tokens refused: address made to wait"),
+    E.PUBLIC_THROTTLED: _l("Public form or lookup throttled"),
+    E.PUBLIC_HONEYPOT: _l("Public form: robot refused"),
 }
 TARGET = {
     E.TARGET_STAFF: _l("Staff"),
@@ -60,6 +65,7 @@ TARGET = {
     E.TARGET_SETTING: _l("Setting"),
     E.TARGET_EXPORT: _l("Export"),
     E.TARGET_DELIVERY: _l("Outgoing message"),
+    E.TARGET_API_TOKEN: _l("API token"),
 }
 
 

@@ -71,6 +71,7 @@ ACTION = {
     Action.EDIT: _l("Edited"), Action.OVERDUE: _l("Deadline missed"),
     Action.MESSAGE: _l("Message to the customer"),
     "attach": _l("File added"), "attachment_retire": _l("File retired"),
+    "mail_in": _l("E-mail received"),  # rules.mail_intake.MAIL_IN: the complaints mailbox
     Action.MERGE: _l("Merge as duplicate"), Action.MERGED_IN: _l("Duplicate merged in"),
     Action.REPORT_UPSTREAM: _l("Report back upstream"),
     Action.PLAN_SUBMIT: _l("Submit handling plan"),

@@ -3,6 +3,7 @@
 from . import (
     accountability,
     admin_events,
+    api_tokens,
     capa,
     complaints,
     crud,
@@ -25,6 +26,7 @@ def register_views(admin):
     crud.add_config_views(admin)
     accountability.add_settings_view(admin, crud.SETTINGS)
     deliveries.add_views(admin, crud.SETTINGS)
+    api_tokens.add_views(admin, crud.SETTINGS)
     reports.add_views(admin)
     notifications.add_views(admin)
     notification_settings.add_views(admin)

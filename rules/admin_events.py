@@ -40,6 +40,12 @@ EXPORT = "export"
 RETENTION_APPLIED = "retention_applied"  # old personal data anonymised (flask retention)
 DELIVERY_RETRIED = "delivery_retried"  # the administrator queued a message to send again
 CONTACT_SEARCHED = "contact_searched"  # a masked role searched by phone or e-mail (issue 10)
+API_TOKEN_CREATED = "api_token_created"  # another system's API token (issue 14)
+API_TOKEN_REVOKED = "api_token_revoked"
+API_TOKEN_REFUSED = "api_token_refused"  # one address sent too many unknown tokens: it waits
+# The public complaint form and lookup (issue 14): an address throttled, a robot caught.
+PUBLIC_THROTTLED = "public_throttled"
+PUBLIC_HONEYPOT = "public_honeypot"
 
 ALL = (
     STAFF_CREATED, STAFF_CHANGED, ROLE_CHANGED, STAFF_DEACTIVATED, STAFF_ACTIVATED,
@@ -47,11 +53,13 @@ ALL = (
     SLA_POLICY_CREATED, SLA_POLICY_CHANGED, SLA_POLICY_DELETED, CALENDAR_DAY_CREATED,
     CALENDAR_DAY_CHANGED, CALENDAR_DAY_DELETED, CATEGORY_CREATED, CATEGORY_CHANGED,
     SETTING_CHANGED, LOGIN_FAILED, LOGIN_LOCKED, LOGIN_SUCCEEDED, EXPORT, RETENTION_APPLIED,
-    DELIVERY_RETRIED, CONTACT_SEARCHED,
+    DELIVERY_RETRIED, CONTACT_SEARCHED, API_TOKEN_CREATED, API_TOKEN_REVOKED, API_TOKEN_REFUSED,
+    PUBLIC_THROTTLED, PUBLIC_HONEYPOT,
 )
 # Security events: who got in, who did not, whose credentials changed, what data left.
 SECURITY = (LOGIN_FAILED, LOGIN_LOCKED, LOGIN_SUCCEEDED, PASSWORD_RESET, PASSWORD_CHANGED,
-            EXPORT)
+            EXPORT, API_TOKEN_CREATED, API_TOKEN_REVOKED, API_TOKEN_REFUSED, PUBLIC_THROTTLED,
+            PUBLIC_HONEYPOT)
 
 # What an event is about (AdminEvent.target_type).
 TARGET_STAFF = "staff"
@@ -62,6 +70,7 @@ TARGET_CATEGORY = "category"
 TARGET_SETTING = "setting"
 TARGET_EXPORT = "export_log"
 TARGET_DELIVERY = "delivery"
+TARGET_API_TOKEN = "api_token"
 
 # Fields whose values never reach a record (only the fact that they changed).
 SECRET_FIELDS = frozenset({

@@ -57,7 +57,10 @@ class Channel:
     PHONE = "phone"
     # Relayed by another department: what a staff member outside customer service registers.
     TRANSFERRED = "transferred"
-    ALL = (PHONE, "hotline", "email", "web", "social", "walk_in", "letter", TRANSFERRED)
+    # Issue 14: the public web form and the complaint mailbox (services.channels).
+    WEB = "web"
+    EMAIL = "email"
+    ALL = (PHONE, "hotline", EMAIL, WEB, "social", "walk_in", "letter", TRANSFERRED)
 
 
 class CustomerClass:

@@ -22,6 +22,7 @@ from . import procedure as _procedure  # noqa: F401  (declares the actions read 
 from .actions import all_specs
 from .assist import PART_OVERDUE
 from .capa import OVERDUE_NOTIFICATION as CAPA_OVERDUE
+from .channel_owners import NEW_IN_CHANNEL
 from .constants import Action
 from .notify import CRITICAL_REGISTERED, DUE_SOON, ESCALATED, OVERDUE, REOPENED, UPSTREAM_OVERDUE
 
@@ -45,6 +46,8 @@ EVENT_KINDS += (Action.ASSIST_REPORT, Action.ASSIST_ASSIGN, PART_OVERDUE)
 EVENT_KINDS += (CAPA_OVERDUE,)
 # 反馈上级 (services.upstream.sweep): a report back upstream past the centre's deadline.
 EVENT_KINDS += (UPSTREAM_OVERDUE,)
+# 渠道负责人 (services.channel_owners): a new complaint from the channel one owns.
+EVENT_KINDS += (NEW_IN_CHANNEL,)
 
 
 # Actions whose every notification is of kind "reopened" (rules.notify.kind_of): reopening,

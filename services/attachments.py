@@ -178,10 +178,17 @@ class Prepared:
 def prepare(complaint_id: int, actor, filename: str | None, stream: BinaryIO) -> Prepared:
     """Read, check and store one file for a complaint; a RuleError stores nothing."""
     _complaint_for(complaint_id, actor)  # early refusal: before reading the upload
-    name = rules_att.clean_name(filename)
+    rules_att.clean_name(filename)
     # End the read transaction (in a POST it holds SQLite's write lock) before the slow
     # part: reading, checking and storing the file.
     db.session.rollback()
+    return check_and_store(filename, stream)
+
+
+def check_and_store(filename: str | None, stream: BinaryIO) -> Prepared:
+    """Read, check and store one file not yet tied to a complaint (the mailbox's, before
+    its complaint exists); a RuleError stores nothing. :func:`record` ties it."""
+    name = rules_att.clean_name(filename)
     lim = limits()
     backend = storage()
     spooled = spool(stream, lim.max_bytes, backend.temp_dir())

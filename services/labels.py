@@ -8,6 +8,7 @@ from rules import Action, Clock, Status
 from rules.assist import ASSIST_CLOCK, PART_OVERDUE
 from rules.capa import OVERDUE_NOTIFICATION as CAPA_OVERDUE
 from rules.capa import CapaKind
+from rules.channel_owners import NEW_IN_CHANNEL
 from rules.constants import CapaStatus
 from rules.delivery import DUE_SOON, ESCALATED
 from rules.notify import CRITICAL_REGISTERED, OVERDUE, REOPENED, UPSTREAM_OVERDUE
@@ -67,6 +68,7 @@ NOTIFICATION_KIND = {
     Action.PLAN_ANSWER: _l("Customer's answer to the handling plan"),
     CAPA_OVERDUE: _l("Corrective action past its due date"),
     UPSTREAM_OVERDUE: _l("Report back upstream past its deadline"),
+    NEW_IN_CHANNEL: _l("New complaint from a channel you own"),
 }
 
 # 纠正预防措施 (rules.capa): status and kind, for the screen and the period workbook.

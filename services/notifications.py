@@ -21,6 +21,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from models import Complaint, ComplaintEvent, Department, Notification, Staff, db
 from models.engine import write_transaction
 from rules import Actor, Role
+from rules.channel_owners import NEW_IN_CHANNEL
 from rules.facts import Facts
 from rules.notify import (
     CRITICAL_REGISTERED,
@@ -30,6 +31,7 @@ from rules.notify import (
     recipients,
 )
 
+from .channel_owners import owner_of
 from .queries import scope_clause
 
 # --- writing (inside the caller's transaction) ------------------------------------------
@@ -93,13 +95,20 @@ def write_for_action(symbols: Iterable[str], action: str, reopened: bool, before
 
 def write_for_registration(complaint: Complaint, event: ComplaintEvent, actor: Actor,
                            now: datetime) -> int:
-    """A critical complaint's registration tells the managers and senior management."""
+    """A critical complaint's registration tells the managers and senior management; every
+    registration tells its channel's owner (``new_in_channel``, services.channel_owners)."""
+    written = 0
     symbols = on_registration(complaint.severity)
-    if not symbols:
-        return 0
-    facts = complaint.facts()
-    wanted = recipients(symbols, facts, facts, actor)
-    return _write(resolve(wanted), complaint.id, event, CRITICAL_REGISTERED, now, actor.id)
+    if symbols:
+        facts = complaint.facts()
+        wanted = recipients(symbols, facts, facts, actor)
+        written = _write(resolve(wanted), complaint.id, event, CRITICAL_REGISTERED, now,
+                         actor.id)
+    owner = owner_of(complaint.channel)
+    if owner is not None:
+        written += _write(resolve((Recipient(person_id=owner),)), complaint.id, event,
+                          NEW_IN_CHANNEL, now, actor.id)
+    return written
 
 
 # --- reading ----------------------------------------------------------------------------

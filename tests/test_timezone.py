@@ -212,8 +212,8 @@ BABEL_SHIFTS = re.compile(
 
 
 def _sources():
-    for folder in ("admin_views", "services", "models", "rules", "templates", "migrations",
-                   "scripts"):
+    for folder in ("admin_views", "api", "services", "models", "rules", "templates",
+                   "migrations", "scripts"):
         for path in sorted((ROOT / folder).rglob("*")):
             if path.suffix in (".py", ".html") and path.name != "clock.py":
                 yield path

@@ -24,7 +24,7 @@ def test_staff_kinds_are_the_notifying_actions_and_the_event_kinds():
     assert set(d.STAFF_KINDS) == set(declared) | {
         "reopened", "overdue", "escalated", "due_soon", "critical_registered",
         "assist_report", "assist_assign", "part_overdue", "capa_overdue",
-        "upstream_overdue"}
+        "upstream_overdue", "new_in_channel"}
     assert len(set(d.STAFF_KINDS)) == len(d.STAFF_KINDS)
 
 

@@ -1,0 +1,50 @@
+"""``flask fetch-mail``: read the complaints mailbox once (services.mail_intake), or every few
+seconds with ``--loop``. Safe from cron on several hosts at once: the unique Message-ID
+decides which host records a message; the other moves on."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(fetch_mail_command)
+
+
+@click.command("fetch-mail")
+@with_appcontext
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Take in at most this many messages per pass.")
+@click.option("--loop", "every", type=click.FloatRange(min=1), default=None,
+              metavar="SECONDS", help="Keep running: a pass every SECONDS.")
+@click.option("--passes", type=click.IntRange(min=1), default=None,
+              help="With --loop: stop after this many passes (default: run until stopped).")
+def fetch_mail_command(limit, every, passes):
+    """Register each new message of the complaints mailbox; move it to the done folder."""
+    from models import db
+    from services.mail_intake import MailboxError, fetch
+
+    if every is None:
+        try:
+            click.echo(fetch(limit=limit).summary())
+        except MailboxError as err:
+            raise click.ClickException(str(err)) from None
+        return
+    done = 0
+    while passes is None or done < passes:
+        started = time.monotonic()
+        try:
+            click.echo(fetch(limit=limit).summary())
+        except Exception:  # a mailbox or database hiccup must not end a long-running reader
+            current_app.logger.exception("flask fetch-mail: the pass failed; trying again")
+            click.echo("The pass failed (see the log); trying again.", err=True)
+        finally:
+            db.session.remove()
+        done += 1
+        if passes is not None and done >= passes:
+            break
+        time.sleep(max(0.0, every - (time.monotonic() - started)))
