@@ -43,6 +43,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     load_zone(app.config["COMPANY_TZ"])  # an unknown zone: RuntimeError now, not at first use
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["COMPANY_TZ"]
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     from services.delivery.senders import mail

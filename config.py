@@ -11,6 +11,11 @@ class Defaults:
     SECRET_KEY = DEV_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = None  # set in create_app: DATABASE_URL or instance SQLite file
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Reverse proxies in front of the app (nginx, a load balancer): how many to trust for
+    # the client's address (X-Forwarded-For) and scheme. 0: none, the socket's address counts
+    # (behind a proxy every visitor would then share one address: one sign-in and one public
+    # form throttle for all).
+    TRUSTED_PROXIES = 0
     # Production (COMPLAINTDESK_PRODUCTION=1): a strong SECRET_KEY is required
     # (secret_key_problem), cookies are Secure, HSTS is sent, administrators need
     # two-step sign-in.
@@ -131,6 +136,8 @@ def from_environment() -> dict:
         env["EXPORT_MAX_ROWS"] = int(os.environ["EXPORT_MAX_ROWS"])
     if os.environ.get("COMPANY_TZ"):
         env["COMPANY_TZ"] = os.environ["COMPANY_TZ"]
+    if os.environ.get("TRUSTED_PROXIES"):
+        env["TRUSTED_PROXIES"] = int(os.environ["TRUSTED_PROXIES"])
     for name in ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_DEFAULT_SENDER",
                  "MAIL_MESSAGE_ID_DOMAIN", "NOTIFY_BASE_URL", "SMS_WEBHOOK_URL",
                  "SMS_WEBHOOK_TOKEN", "CUSTOMER_LOCALE", "CUSTOMER_SERVICE_CONTACT"):

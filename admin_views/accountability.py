@@ -23,7 +23,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
 import rules
-from models import AccountabilityRecord, Complaint, Department, Staff, db
+from models import AccountabilityRecord, Complaint, Department, db
 from models.engine import write_transaction
 from models.settings import ACCOUNTABILITY_DEPARTMENT, NO, SUPERVISOR_CALLBACKS, YES
 from rules import Channel
@@ -223,10 +223,8 @@ for _channel in Channel.ALL:
 
 
 def _owner_choices():
-    rows = db.session.execute(
-        select(Staff.id, Staff.full_name, Staff.username).where(Staff.active.is_(True))
-        .order_by(Staff.full_name, Staff.id)).all()
-    return L.choices({str(pk): f"{name} ({username})" for pk, name, username in rows},
+    return L.choices({str(pk): f"{name} ({username})"
+                      for pk, name, username in channel_owners.eligible()},
                      blank=_l("— nobody —"))
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from .accountability import SETTING_ROLES
-from .constants import Channel
+from .constants import Channel, Role
 from .errors import N_, InvalidInput, PermissionDenied
 
 KEY_PREFIX = "channel_owner:"
+# Who may own a channel: the roles that see every complaint (rules.scope.can_see) — a
+# department head or a handler could not open the new complaints they would be told of.
+OWNER_ROLES = Role.SEE_ALL
 # The notification kind of a new complaint, written to its channel's owner.
 NEW_IN_CHANNEL = "new_in_channel"
 
@@ -38,8 +41,8 @@ def check_channel_owner(role: str, channel: str, value: str | None,
                         eligible_ids: Collection[int]) -> int | None:
     """The owner to store for ``channel`` (None: no owner), or a refusal.
 
-    Only the administrator chooses; the owner must be an active member of staff (one of
-    ``eligible_ids``); an empty value takes the channel's owner away.
+    Only the administrator chooses; the owner must be an active member of staff of one of
+    the OWNER_ROLES (``eligible_ids``); an empty value takes the channel's owner away.
     """
     if role not in SETTING_ROLES:
         raise PermissionDenied(N_("Only the administrator may change the company settings."))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from models import Setting, Staff, db
 from models.engine import write_transaction
 from rules import Channel
-from rules.channel_owners import check_channel_owner, owner_key, parse_owner
+from rules.channel_owners import OWNER_ROLES, check_channel_owner, owner_key, parse_owner
 
 from . import admin_events
 
@@ -34,9 +34,17 @@ def owner_of(channel: str | None) -> int | None:
         select(Setting.value).where(Setting.key == owner_key(channel))))
 
 
+def eligible() -> list[tuple[int, str, str]]:
+    """Who may own a channel: (id, full name, username) of the active members of staff
+    whose role sees every complaint (rules.channel_owners.OWNER_ROLES), by name."""
+    return [tuple(row) for row in db.session.execute(
+        select(Staff.id, Staff.full_name, Staff.username)
+        .where(Staff.active.is_(True), Staff.role.in_(OWNER_ROLES))
+        .order_by(Staff.full_name, Staff.id))]
+
+
 def eligible_ids() -> set[int]:
-    """Who may own a channel: the active members of staff."""
-    return set(db.session.scalars(select(Staff.id).where(Staff.active.is_(True))))
+    return {pk for pk, _, _ in eligible()}
 
 
 def set_owner(channel: str, value: str | None, actor) -> bool:

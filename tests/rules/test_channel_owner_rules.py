@@ -44,6 +44,13 @@ def test_unknown_channels_and_people_are_refused(channel, value):
         check_channel_owner(Role.ADMIN, channel, value, {5})
 
 
+def test_owners_are_the_roles_that_see_every_complaint():
+    from rules.channel_owners import OWNER_ROLES
+
+    assert set(OWNER_ROLES) == set(Role.SEE_ALL)
+    assert Role.DEPT_HEAD not in OWNER_ROLES and Role.HANDLER not in OWNER_ROLES
+
+
 @given(st.text(max_size=40))
 def test_any_text_is_an_eligible_owner_nobody_or_a_refusal(value):
     try:

@@ -386,3 +386,20 @@ def test_a_file_without_a_name_is_kept_under_one(desk, mailbox):
     mailbox.deliver(bytes(msg))
     svc.fetch()
     assert [a.name for a in db.session.scalars(select(Attachment))] == ["attachment-1.png"]
+
+
+def test_an_email_appears_once_in_the_clerks_queue(app, org, client, auth, imap_server,  # noqa: F811
+                                                   tmp_path, monkeypatch):
+    """Issue 14 "done when": a message to the complaints mailbox appears in customer
+    service's queue, once, however often the mailbox is read (and delivered twice)."""
+    app.config.update(imap_server.config, STORAGE_LOCAL_DIR=str(tmp_path / "files"))
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    with app.app_context():
+        imap_server.deliver(mail(subject="空调外机漏水到楼下", message_id="<once@x>"))
+        svc.fetch()
+        imap_server.deliver(mail(subject="空调外机漏水到楼下", message_id="<once@x>"))
+        svc.fetch()
+        number = db.session.scalars(select(Complaint.number)).one()
+    auth.login("intake")
+    html = client.get("/admin/complaint/").get_data(as_text=True)
+    assert html.count(f">{number}</a>") == 1 and "空调外机漏水到楼下" in html

@@ -133,11 +133,25 @@ def test_an_owner_who_is_no_active_staff_member_is_refused(app, org, value):
 
 def test_an_inactive_member_of_staff_cannot_own_a_channel(app, org):
     with app.app_context():
-        db.session.get(Staff, org.users["handler_log"]).active = False
+        db.session.get(Staff, org.users["supervisor"]).active = False
         db.session.commit()
-    page = _save(login(app, "admin"), hotline=str(org.users["handler_log"]))
+    client = login(app, "admin")
+    assert "Supervisor (supervisor)" not in text(client.get(SETTINGS))
+    page = _save(client, hotline=str(org.users["supervisor"]))
     assert "not one of the allowed values" in flashes(text(page))
     assert _owned(app, HOTLINE) is None
+
+
+@pytest.mark.parametrize("user", ["head_qa", "handler_qa"])
+def test_only_staff_who_see_every_complaint_may_own_a_channel(app, org, user):
+    """A department head or a handler could not open the new complaints they would be
+    told of: not offered, and refused when posted anyway."""
+    client = login(app, "admin")
+    html = text(client.get(SETTINGS))
+    assert f"({user})" not in html and "Manager (manager)" in html
+    page = _save(client, web=str(org.users[user]))
+    assert "not one of the allowed values" in flashes(text(page))
+    assert _owned(app, Channel.WEB) is None
 
 
 def test_a_post_without_the_owner_fields_keeps_the_owners(app, org):
@@ -257,3 +271,37 @@ def test_the_kind_has_its_notification_setting(app, org):
     from rules.delivery import DEFAULT_EMAIL_KINDS, STAFF_KINDS
 
     assert NEW_IN_CHANNEL in STAFF_KINDS and NEW_IN_CHANNEL in DEFAULT_EMAIL_KINDS
+
+
+def test_the_public_form_and_the_api_tell_the_owners(app, org):
+    """End to end: a complaint sent through /complaint/new (channel web, registered by the
+    inactive channel-web account) tells the web channel's owner; one sent through
+    /api/v1/complaints (the token's account) tells the owner of the channel it names."""
+    import json
+    import re
+
+    from services import api_tokens
+
+    web = _set_owner(app, Channel.WEB, "manager")
+    letter = _set_owner(app, "letter", "supervisor")
+    client = app.test_client()
+    page = client.get("/complaint/new").get_data(as_text=True)
+    a, b = re.search(r"(\d+) \+ (\d+)", page).groups()
+    form = {"csrf_token": re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
+                                    page).group(1),
+            "challenge_token": re.search(r'name="challenge_token" value="([^"]+)"',
+                                         page).group(1),
+            "challenge": str(int(a) + int(b)), "customer_name": "李娜",
+            "customer_phone": "13812345678", "description": "电水壶漏水", "consent": "yes"}
+    assert client.post("/complaint/new", data=form).status_code == 302
+    with app.app_context():
+        by_web = db.session.scalar(select(Complaint.number).where(Complaint.channel == "web"))
+        _, token = api_tokens.create("owners", org.users["intake"], org.users["admin"])
+    response = client.post("/api/v1/complaints", content_type="application/json",
+                           headers={"Authorization": f"Bearer {token}"},
+                           data=json.dumps({"customer_name": "张三", "title": "来信投诉",
+                                            "customer_phone": "13800138000",
+                                            "description": "信件内容", "channel": "letter"}))
+    assert response.status_code == 201
+    by_api = response.get_json()["number"]
+    assert _told(app) == sorted([(web, by_web), (letter, by_api)])

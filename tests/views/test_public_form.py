@@ -342,3 +342,28 @@ def test_public_pages_meet_the_content_security_policy(app, org, client, frozen)
     r = submit(client)
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     _check_page("429", r)
+
+
+@pytest.fixture
+def proxied(db_url, org):
+    """The app behind one trusted reverse proxy (TRUSTED_PROXIES=1)."""
+    from tests.conftest import make_app
+
+    yield from make_app(db_url, TRUSTED_PROXIES=1)
+
+
+def test_behind_a_proxy_each_visitor_is_throttled_on_their_own_address(proxied, frozen):
+    """Behind a trusted proxy the limiter counts the visitor's address (X-Forwarded-For),
+    not the proxy's: one flooding visitor waits, the next one does not."""
+    proxied.config["PUBLIC_FREE_SUBMISSIONS"] = 1
+    client = proxied.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+
+    def post(visitor):
+        data = _form(client)
+        return client.post("/complaint/new", data=data, follow_redirects=True,
+                           environ_base=proxy,
+                           headers={"X-Forwarded-For": visitor}).status_code
+
+    assert [post("203.0.113.5") for _ in range(3)][-1] == 429
+    assert post("198.51.100.7") == 200
