@@ -85,13 +85,16 @@ def _new_challenge() -> dict:
     return {"a": a, "b": b, "token": token}
 
 
-def _challenge_ok(token: str | None, typed: str | None) -> bool:
+def _challenge_nonce(token: str | None, typed: str | None) -> str | None:
+    """The nonce of a challenge answered right (None: wrong, forged or expired); it is used
+    up when the complaint is registered (services.public.use_challenge)."""
     try:
         nonce, digest = URLSafeTimedSerializer(current_app.secret_key, salt=CHALLENGE_SALT).loads(
             token or "", max_age=CHALLENGE_MAX_AGE)
     except (BadData, ValueError, TypeError):
-        return False
-    return rules_public.challenge_passed(_challenge_secret(), str(nonce), str(digest), typed)
+        return None
+    passed = rules_public.challenge_passed(_challenge_secret(), str(nonce), str(digest), typed)
+    return str(nonce) if passed else None
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -154,12 +157,12 @@ def new():
         return redirect(url_for("public.received"))
     category_codes = frozenset(c.code for c in public_service.categories())
     files = [f for f in request.files.getlist("attachments") if f and f.filename]
+    nonce = _challenge_nonce(request.form.get("challenge_token"), request.form.get("challenge"))
     try:
-        clean = rules_public.check_form(
-            request.form, category_codes, consent=values["consent"],
-            challenge_ok=_challenge_ok(request.form.get("challenge_token"),
-                                       request.form.get("challenge")))
+        clean = rules_public.check_form(request.form, category_codes,
+                                        consent=values["consent"], challenge_ok=bool(nonce))
         rules_public.check_file_count(len(files), int(public_service.config("PUBLIC_MAX_FILES")))
+        public_service.use_challenge(nonce, now)  # a replayed form registers nothing
         result = public_service.submit(clean, files, now)
     except RuleError as err:
         errors, top = _errors_of(err)

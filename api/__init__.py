@@ -39,7 +39,9 @@ def error(status: int, code: str | None = None, message: str | None = None,
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
-    response = Response(json.dumps(body, ensure_ascii=False), status=status,
+    # ASCII JSON (\u escapes): always encodable, even echoing a field name that holds a
+    # lone surrogate; every JSON reader decodes it to the same text.
+    response = Response(json.dumps(body, ensure_ascii=True), status=status,
                         mimetype="application/json")
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():

@@ -48,6 +48,11 @@ def parse_time(text: str) -> datetime:
     return value
 
 
+def _has_surrogate(text: str) -> bool:
+    """A lone UTF-16 surrogate (JSON "\\ud800"): no character, and no text can hold it."""
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
 def _value(name: str, kind: str, value):
     """The value checked against its JSON type: (clean value, refusal or None)."""
     if value is None:
@@ -58,7 +63,8 @@ def _value(name: str, kind: str, value):
         return value, None
     if not isinstance(value, str):
         return None, InvalidInput(N_("The %(name)s must be text."), name=name)
-    if len(value) > MAX_TEXT or has_control_chars(value, multiline=True):
+    if (len(value) > MAX_TEXT or has_control_chars(value, multiline=True)
+            or _has_surrogate(value)):
         return None, InvalidInput(
             N_("The %(name)s holds a control character or is far too long."), name=name)
     if kind == TIME:

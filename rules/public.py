@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .constants import Channel, Status
-from .errors import N_, InvalidInput, MissingInput, about, refuse_all
+from .errors import N_, InvalidInput, MissingInput, RuleError, about, refuse_all
 from .intake import normalize_phone
 
 # Throttling keys (LoginAttempt rows, the sign-in limiter of rules.login): per client address.
@@ -57,6 +57,12 @@ def lookup_key(address: str | None) -> str:
 def challenge_digest(secret: bytes, nonce: str, answer: int) -> str:
     """The HMAC the form carries instead of the answer."""
     return hmac.new(secret, f"{nonce}:{int(answer)}".encode(), hashlib.sha256).hexdigest()
+
+
+def challenge_used() -> RuleError:
+    """A challenge already answered by a registered complaint: the same form sent again."""
+    return about("challenge", InvalidInput(
+        N_("This form was already sent. Please answer the new question and send it again.")))
 
 
 def challenge_passed(secret: bytes, nonce: str, digest: str, typed: str | None) -> bool:

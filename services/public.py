@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from models import Category, Complaint, db
 from models.engine import write_transaction
@@ -149,6 +150,23 @@ def promised_deadline(complaint: Complaint) -> datetime:
                         complaint.severity)
     return answer_deadline(complaint.received_at, complaint.created_at, policy,
                            business_calendar())
+
+
+CHALLENGE_USED = "challenge:"  # LoginAttempt key of an answered challenge's nonce
+
+
+def use_challenge(nonce: str, now: datetime) -> None:
+    """Use up an answered challenge, once: the same form posted again (a replay, even with
+    its old session cookie) is refused. Kept as a LoginAttempt row, purged with them once
+    the challenge has expired anyway."""
+    key = CHALLENGE_USED + nonce
+    try:
+        with write_transaction(db.session):
+            if db.session.scalar(select(LoginAttempt.id).where(LoginAttempt.key == key)):
+                raise rules_public.challenge_used()
+            db.session.add(LoginAttempt(key=key, failures=0, last_failure_at=now))
+    except IntegrityError:  # the same form sent twice at once: one of them registers
+        raise rules_public.challenge_used() from None
 
 
 def submit(clean: dict, files=(), now: datetime | None = None) -> Registered:

@@ -12,9 +12,7 @@ throttled (429 with Retry-After, recorded in AdminEvent) and never fills the int
 queue — through the Flask client, and through a real server on loopback with concurrent
 clients (bounded in count and time).
 
-Known bugs found while writing this (issue 14, reported to the lead) are pinned by the
-``xfail(strict=True)`` regressions at the end: when they are fixed, those tests XPASS and
-fail — remove the marker then (and widen ``API_TEXT`` as its comment says).
+The bugs found while writing this (issue 14) are regression tests at the end.
 """
 
 from __future__ import annotations
@@ -316,7 +314,14 @@ def api(app, org, frozen):
 def api_post(app, headers, body, content_type="application/json", url=API, **extra):
     client = app.test_client()
     if not isinstance(body, (bytes, str)):
-        body = json.dumps(body, ensure_ascii=False)
+        # as UTF-8 where it can be (Chinese as is), \u-escaped where it cannot (a lone
+        # surrogate is only writable as JSON's escape)
+        text = json.dumps(body, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(body)
+        body = text
     return client.post(url, data=body, content_type=content_type,
                        headers={**headers, **extra})
 
@@ -410,11 +415,11 @@ def test_a_body_that_is_no_json_object_is_refused(api, body):
     assert count(app) == before
 
 
-# Text values: control characters and markup, long ones past the fields' limits. (Not lone
-# surrogates: see test_a_lone_surrogate_is_refused — add st.characters(categories=["Cs"])
-# here once it passes.)
+# Text values: control characters and markup, long ones past the fields' limits, and lone
+# surrogates (test_a_lone_surrogate_is_refused).
 API_TEXT = st.one_of(HOSTILE, st.text(alphabet="漏a<>", min_size=190, max_size=260),
-                     st.text(alphabet="ab", min_size=2001, max_size=2100))
+                     st.text(alphabet="ab", min_size=2001, max_size=2100),
+                     st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3))
 # Times: the ISO forms with and without an offset, and years at the edges (with offsets that
 # move them out of range: test_an_offset_at_the_edge_of_time_is_refused).
 API_TIMES = st.one_of(
@@ -787,7 +792,7 @@ def test_a_concurrent_replay_through_a_real_server_registers_once(api, live):
 # === bugs found by the fuzzing (issue 14) =====================================================
 # Fixed during the work: an offset moving year 1 / 9999 out of range (OverflowError, 500);
 # a cursor naming an id past 64 bits (OverflowError / NumericValueOutOfRange, 500).
-# Still open: xfail(strict) until fixed — then remove the marker.
+# Fixed after: a lone surrogate in the API (500); a replayed public form (registered twice).
 
 
 @pytest.mark.parametrize("field,value", [
@@ -814,10 +819,6 @@ def test_a_cursor_with_a_huge_id_is_refused(api):
     api_error(response, 400)
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError, reason=(
-    "rules/api.py _value / check_payload: a lone surrogate (JSON \\ud800) passes the text "
-    "check; the database (value) or the JSON error answer (field name, ensure_ascii=False) "
-    "cannot encode it -> 500"))
 @pytest.mark.parametrize("raw", [
     '{"customer_name": "\\ud800", "customer_phone": "13800138000", "title": "t", '
     '"description": "d"}',
@@ -828,11 +829,6 @@ def test_a_lone_surrogate_is_refused(api, raw):
     assert count(app) == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "public_views.py:88 _challenge_ok / :160: the signed challenge (and the session's CSRF "
-    "token) can be used again: the same accepted form body posted twice registers two "
-    "complaints — only the per-address throttle bounds a replay (make the challenge's nonce "
-    "single-use, e.g. kept in the session and dropped when used)"))
 def test_a_replayed_form_post_registers_nothing(public):
     app = public
     client = app.test_client()
