@@ -16,10 +16,10 @@ TABLES = {"accountability_finding", "accountability_record", "admin_event", "att
           "delivery", "export_log", "login_attempt", "notification",
           "notification_preference", "number_counter", "setting",
           "sla_policy", "staff", "staff_recovery_code",
-          "complaint_search",
+          "complaint_search",  # the full-text index (FTS5 shadow tables left out below)
           # issue 12: plans, assisting parts, corrective actions with links and events
           "assist", "corrective_action", "corrective_action_event", "corrective_action_link",
-          "handling_plan"}  # the full-text index (FTS5 shadow tables left out below)
+          "handling_plan"}
 
 
 def test_models_and_migrations_do_not_drift(app):
