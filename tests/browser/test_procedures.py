@@ -22,6 +22,9 @@ from tests.browser.flows import (
     wait_file,
 )
 
+# (code, name, (head username, name), (handler username, name))
+DEPARTMENTS = [("EQ", "电器质量部", ("head_eq", "钱主任"), ("handler_eq", "赵工")),
+               ("WH", "仓储部", ("head_wh", "冯主任"), ("handler_wh", "蒋师傅"))]
 PLAN = "上门检测并更换新机；同批次产品排查；按规定补偿客户 ¥300。"
 TASK = "核查该批次产品的运输与仓储记录"
 PART_REPORT = "运输途中无异常，仓储温湿度正常"
@@ -33,10 +36,25 @@ def _critical_accepted(app, title: str) -> tuple[str, str]:
     out; (its number, the quarter it came in, as 2026Q4)."""
     from sqlalchemy import select
 
-    from models import Complaint, SlaPolicy, Staff, db
+    from models import Complaint, Department, SlaPolicy, Staff, db
+    from services.auth import create_user
     from services.complaints import perform, register
+    from tests.browser.live import PASSWORD
 
     with app.app_context():
+        # Two departments of their own, so that the workbook's rows count this complaint
+        # alone whatever the other browser tests registered.
+        for code, name, head, handler in DEPARTMENTS:
+            if db.session.scalar(select(Department).filter_by(code=code)):
+                continue
+            d = Department(code=code, name=name, is_customer_service=False, active=True)
+            db.session.add(d)
+            db.session.commit()
+            head_id = create_user(head[0], head[1], "dept_head", PASSWORD,
+                                  department_id=d.id).id
+            create_user(handler[0], handler[1], "handler", PASSWORD, department_id=d.id)
+            db.session.get(Department, d.id).head_id = head_id
+            db.session.commit()
         if not db.session.scalar(select(SlaPolicy).filter_by(name="重大产品质量投诉")):
             db.session.add(SlaPolicy(name="重大产品质量投诉", kind="complaint",
                                      category_code="product_quality", severity="critical",
@@ -78,21 +96,21 @@ def test_critical_complaint_shared_by_two_departments_zh(browser, downloads):
     # 1. The clerk forwards it to quality and asks logistics to assist.
     login(browser, "intake")
     open_complaint(browser, number)
-    act(browser, "forward", {"department_id": "质量管理部"})
-    act(browser, "assist_add", {"department_id": "物流部", "task": TASK})
-    assert "物流部" in browser.text(".assist-panel"), errors(browser)
+    act(browser, "forward", {"department_id": "电器质量部"})
+    act(browser, "assist_add", {"department_id": "仓储部", "task": TASK})
+    assert "仓储部" in browser.text(".assist-panel"), errors(browser)
 
     # 2. The quality head assigns it; 3. the handler submits the plan.
-    login(browser, "head_qa")
+    login(browser, "head_eq")
     open_complaint(browser, number)
-    act(browser, "assign", {"assignee_id": "刘工"})
-    login(browser, "handler_qa")
+    act(browser, "assign", {"assignee_id": "赵工"})
+    login(browser, "handler_eq")
     open_complaint(browser, number)
     act(browser, "plan_submit", {"plan": PLAN})
     assert _state(app, number)[1] == "submitted", errors(browser)
 
     # 4. The head approves it from their plans tile; 5. senior management, as it is critical.
-    for who in ("head_qa", "executive"):
+    for who in ("head_eq", "executive"):
         login(browser, who)
         waiting = tile(browser, "dash-plans")
         assert waiting is not None and waiting >= 1, f"{who}: plans tile {waiting}"
@@ -107,15 +125,15 @@ def test_critical_complaint_shared_by_two_departments_zh(browser, downloads):
     act(browser, "plan_answer", {"agreed": "yes", "note": "客户电话确认同意方案"})
     assert _state(app, number)[1] == "agreed", errors(browser)
 
-    # 7. The handler cannot resolve before logistics reports its part ...
-    login(browser, "handler_qa")
+    # 7. The handler cannot resolve before the warehouse reports its part ...
+    login(browser, "handler_eq")
     open_complaint(browser, number)
     assert "协办" in browser.text() or "assisting" in browser.text().lower()
     assert not [x for x in browser.els(".action-resolve") if x.is_displayed()
                 and x.is_enabled()], "resolve offered while a part is open"
 
-    # ... which the logistics head does, seeing the complaint but nothing else to take.
-    login(browser, "head_log")
+    # ... which the warehouse head does, seeing the complaint but nothing else to take.
+    login(browser, "head_wh")
     waiting = tile(browser, "dash-assisting")
     assert waiting is not None and waiting >= 1, f"assisting tile {waiting}"
     open_complaint(browser, number)
@@ -131,7 +149,7 @@ def test_critical_complaint_shared_by_two_departments_zh(browser, downloads):
     assert _state(app, number)[2] == 0, errors(browser)
 
     # 8. The handler resolves it now.
-    login(browser, "handler_qa")
+    login(browser, "handler_eq")
     open_complaint(browser, number)
     act(browser, "resolve", {"root_cause": "漏电保护器批次不良", "responsibility": "公司",
                              "remedy": "换货", "resolution": "已上门更换新机并补偿 300 元",
@@ -165,18 +183,18 @@ def test_critical_complaint_shared_by_two_departments_zh(browser, downloads):
         assert found, f"no row {first!r} on {sheet}: {rows[sheet][:8]}"
         return list(found[0])
 
-    # The part: lead quality, assisting logistics, reported on time.
+    # The part: lead 电器质量部, assisting 仓储部, reported on time.
     part = [c for c in row("协办事项", number) if c is not None]
-    assert part[1:3] == ["质量管理部", "物流部"] and "已报告" in part and part[-1] == "是", part
-    # The department figures credit the lead: quality received and resolved it, logistics
-    # (only assisting) counts nothing.
+    assert part[1:3] == ["电器质量部", "仓储部"] and "已报告" in part and part[-1] == "是", part
+    # The department figures credit the lead: it received and resolved it; the assisting
+    # department counts nothing.
     header = rows["按部门"][3]
-    qa, log = row("按部门", "质量管理部 (QA)"), row("按部门", "物流部 (LOG)")
+    lead, helper = row("按部门", "电器质量部 (EQ)"), row("按部门", "仓储部 (WH)")
     received, resolved = header.index("本期受理"), header.index("本期办结")
-    assert (qa[received], qa[resolved]) == (1, 1), (header, qa)
-    assert log[received] == 0, (header, log)
+    assert (lead[received], lead[resolved]) == (1, 1), (header, lead)
+    assert (helper[received], helper[resolved]) == (0, 0), (header, helper)
     # The handler's figures on the per-person sheet (the manager reads them).
     header = rows["个人指标"][3]
-    handler = row("个人指标", "刘工")
+    handler = row("个人指标", "赵工")
     assert handler[header.index("办结件数")] == 1, (header, handler)
     _done(browser)
