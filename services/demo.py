@@ -322,6 +322,7 @@ def load_demo(count: int = 300, seed: int = 20261123) -> str:
         }, staff["intake"], now=start)
         _walk(c.id, target, case, depts[case.department], staff, start, rnd, today)
     _corrective_actions(staff, cats, depts, today)
+    _channel_owners(staff)
     from .sweep import sweep
 
     marked = sweep(today).marked
@@ -407,6 +408,19 @@ def _walk(cid, target, case: Case, dept_id, staff, t, rnd, today):
             step(Action.REPORT_UPSTREAM, intake, 2, method="phone", note=UPSTREAM_NOTE)
     except RuleError:
         return  # a demo path the rules refuse ends where it is
+
+
+# R2: who answers for each channel (Settings); named after the demo's complaints are in, so
+# that only what comes in from now on tells them.
+CHANNEL_OWNERS = {"web": "intake", "email": "intake", "hotline": "manager",
+                  "social": "supervisor"}
+
+
+def _channel_owners(staff):
+    from .channel_owners import set_owner
+
+    for channel, username in CHANNEL_OWNERS.items():
+        set_owner(channel, str(staff[username].id), staff["admin"])
 
 
 def _plan(step, handler, head, staff, stages: int):
