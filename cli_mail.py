@@ -4,10 +4,8 @@ decides which host records a message; the other moves on."""
 
 from __future__ import annotations
 
-import time
-
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
 
@@ -25,7 +23,7 @@ def register(app: Flask) -> None:
               help="With --loop: stop after this many passes (default: run until stopped).")
 def fetch_mail_command(limit, every, passes):
     """Register each new message of the complaints mailbox; move it to the done folder."""
-    from models import db
+    from cli_notify import run_loop
     from services.mail_intake import MailboxError, fetch
 
     if every is None:
@@ -34,17 +32,4 @@ def fetch_mail_command(limit, every, passes):
         except MailboxError as err:
             raise click.ClickException(str(err)) from None
         return
-    done = 0
-    while passes is None or done < passes:
-        started = time.monotonic()
-        try:
-            click.echo(fetch(limit=limit).summary())
-        except Exception:  # a mailbox or database hiccup must not end a long-running reader
-            current_app.logger.exception("flask fetch-mail: the pass failed; trying again")
-            click.echo("The pass failed (see the log); trying again.", err=True)
-        finally:
-            db.session.remove()
-        done += 1
-        if passes is not None and done >= passes:
-            break
-        time.sleep(max(0.0, every - (time.monotonic() - started)))
+    run_loop("flask fetch-mail", lambda: fetch(limit=limit).summary(), every, passes)

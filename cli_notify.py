@@ -25,19 +25,28 @@ def register(app: Flask) -> None:
               help="Send at most this many messages per pass.")
 def notify_command(every, passes, limit):
     """Deliver notifications: plan e-mails and robot posts, write digests, send what is due."""
-    from models import db
     from services.delivery import run_pass
 
     if every is None:
         click.echo(run_pass(limit=limit).summary())
         return
+    run_loop("flask notify", lambda: run_pass(limit=limit).summary(), every, passes)
+
+
+def run_loop(name: str, one_pass, every: float, passes: int | None) -> None:
+    """Run ``one_pass`` (it returns its summary line) every ``every`` seconds, ``passes``
+    times or until stopped; a failed pass (a database or server hiccup) is logged and the
+    next one tried: it must not end a long-running worker. Shared by ``flask notify`` and
+    ``flask fetch-mail``."""
+    from models import db
+
     done = 0
     while passes is None or done < passes:
         started = time.monotonic()
         try:
-            click.echo(run_pass(limit=limit).summary())
-        except Exception:  # a database hiccup must not end a long-running worker
-            current_app.logger.exception("flask notify: the pass failed; trying again")
+            click.echo(one_pass())
+        except Exception:
+            current_app.logger.exception("%s: the pass failed; trying again", name)
             click.echo("The pass failed (see the log); trying again.", err=True)
         finally:
             db.session.remove()
