@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from .bounds import date_in_window, has_control_chars
+from .bounds import MAX_ID, date_in_window, has_control_chars
 from .errors import N_, InvalidInput, MissingInput, about, refuse_all
 
 TEXT, TIME, INT = "text", "time", "int"
@@ -58,7 +58,7 @@ def _value(name: str, kind: str, value):
     if value is None:
         return None, None
     if kind == INT:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID:
             return None, InvalidInput(N_("The %(name)s must be a whole number."), name=name)
         return value, None
     if not isinstance(value, str):

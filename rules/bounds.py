@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-# Integer ids and counters: what a signed 64-bit column (SQLite INTEGER, PostgreSQL BIGINT)
-# holds. Anything else is "not found".
-MAX_ID = 2**63 - 1
+# Integer ids and counters: what every id column holds on both databases — PostgreSQL's
+# INTEGER is 32-bit (SQLite's is 64): a larger number is "not found" rather than a value the
+# database refuses to compare (NumericValueOutOfRange, found by the fuzz tests).
+MAX_ID = 2**31 - 1
 # The window of plausible dates of a complaint, a deadline, a report month or a filter.
 MIN_YEAR = 2000
 MAX_YEAR = 2100

@@ -26,6 +26,7 @@ from models import AccountabilityRecord, Assist, Complaint, Department, Staff, d
 from models.engine import write_transaction
 from rules import Action, Role, Status
 from rules import assist as rules_assist
+from rules.bounds import MAX_ID
 from rules.constants import AssistStatus
 from rules.errors import StaleVersion
 from rules.facts import PartFacts, PersonFacts
@@ -82,7 +83,7 @@ def _id(value) -> int | None:
         pk = int(value)
     except (TypeError, ValueError):
         return None
-    return pk if -(2**63) <= pk < 2**63 else None
+    return pk if 1 <= pk <= MAX_ID else None
 
 
 def target(action: str, complaint: Complaint, inputs: Mapping,

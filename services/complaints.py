@@ -22,6 +22,7 @@ import rules
 from models import CallbackRecord, Category, Complaint, ComplaintEvent, Department, Staff, db
 from models.engine import write_transaction
 from rules import Action, Clock, Role, Status, Validity
+from rules.bounds import MAX_ID
 from rules.deadlines import current_due, match_policy, start_clock
 from rules.errors import N_, RuleError, StaleVersion
 from rules.intake import relays
@@ -141,7 +142,7 @@ def _load_for_update(complaint_id) -> Complaint | None:
         pk = int(complaint_id)
     except (TypeError, ValueError):
         return None
-    if not -(2**63) <= pk < 2**63:
+    if not 1 <= pk <= MAX_ID:
         return None
     stmt = (
         select(Complaint)
@@ -170,7 +171,7 @@ def _id_or_none(value):
         pk = int(value)
     except (TypeError, ValueError):
         return -1  # no such row: the rules refuse it as not active
-    return pk if -(2**63) <= pk < 2**63 else -1
+    return pk if 1 <= pk <= MAX_ID else -1
 
 
 def target_facts(inputs: Mapping) -> rules.Target:

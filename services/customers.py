@@ -20,6 +20,7 @@ from models.engine import write_transaction
 from models.org import LoginAttempt
 from rules import Actor, Role
 from rules import customers as rule
+from rules.bounds import MAX_ID
 
 from .queries import scope_clause
 
@@ -117,7 +118,7 @@ def _pk(value) -> int | None:
         pk = int(value)
     except (TypeError, ValueError):
         return None
-    return pk if 0 < pk < 2**63 else None
+    return pk if 1 <= pk <= MAX_ID else None
 
 
 def find(actor: Actor, phone: str | None, email: str | None = None) -> Customer | None:

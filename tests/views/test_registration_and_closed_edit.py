@@ -174,3 +174,19 @@ def test_detail_page_shows_the_clock_waited_on(app, org):
     assert "Resolve by" in due
     assert 'class="field-resolve_due"' in html and 'class="field-accept_due"' in html
     assert 'class="field-review_due"' not in html  # not set: not shown
+
+
+@pytest.mark.parametrize("big", ["999999", "3000000000"])
+def test_a_category_id_past_a_32_bit_integer_is_an_unknown_one_not_an_error(app, org, big):
+    """A forged category id beyond PostgreSQL's INTEGER (found by the fuzz tests: a 500 on
+    PostgreSQL) is taken like any unknown category id: registered without a category
+    (customer service classifies it before accepting)."""
+    client = login(app, "intake")
+    data = form_data(text(client.get(f"{LIST}new/")))
+    data.update(customer_name="赵六", customer_phone="13911112222", title="门店服务差",
+                description="店员态度不好", category_id=big)
+    response = client.post(f"{LIST}new/", data=data)
+    assert response.status_code == 302
+    with app.app_context():
+        latest = db.session.scalars(select(Complaint).order_by(Complaint.id.desc())).first()
+        assert (latest.title, latest.category_id) == ("门店服务差", None)
