@@ -134,6 +134,20 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
+def register_form(app, client, **fields):
+    """Register a service complaint through the form as a clerk would (赵六, 门店服务差),
+    ``fields`` changed or added; returns the final page."""
+    from models import Category
+
+    data = form_data(text(client.get(f"{LIST}new/")))
+    with app.app_context():
+        category = db.session.scalar(select(Category.id).filter_by(code="service"))
+    data.update(customer_name="赵六", customer_phone="13911112222", title="门店服务差",
+                description="店员态度不好", category_id=str(category))
+    data.update(fields)
+    return client.post(f"{LIST}new/", data=data, follow_redirects=True)
+
+
 def form_data(html):
     """The fields of the first admin form on the page, as a browser would post them back."""
     form = re.search(r'<form[^>]*class="admin-form[^"]*"[^>]*>(.*?)</form>', html,

@@ -26,6 +26,7 @@ from complaint_helpers import (
     form_data,
     login,
     make_complaint,
+    register_form,
     text,
 )
 from sqlalchemy import func, select
@@ -47,13 +48,6 @@ def fixed_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
-def _register(app, client, **fields):
-    data = form_data(text(client.get(f"{LIST}new/")))
-    with app.app_context():
-        category = db.session.scalar(select(Category.id).filter_by(code="service"))
-    data.update(customer_name="赵六", customer_phone="13911112222", title="门店服务差",
-                description="店员态度不好", category_id=str(category), **fields)
-    return client.post(f"{LIST}new/", data=data, follow_redirects=True)
 
 
 def _only_complaint():
@@ -71,7 +65,7 @@ def test_registration_keeps_the_record_fields_in_their_groups(app, org):
     for name in ("location", "target_kind", "target_text", "upstream_source", "upstream_ref",
                  "upstream_due"):
         assert f'name="{name}"' in form
-    page = _register(app, client, location="中山路店", target_kind="store",
+    page = register_form(app, client, location="中山路店", target_kind="store",
                      target_text="3号柜台", upstream_source="hotline_12345",
                      upstream_ref="GD-2026-001", upstream_due=DUE.strftime("%Y-%m-%dT%H:%M"))
     assert "registered." in flashes(text(page))
@@ -116,7 +110,7 @@ def test_chinese_form_and_refusals(app, org):
 def test_bad_values_are_refused_at_their_fields(app, org, fields, field, words):
     """The refusal sits next to its field (is-invalid + its error); nothing saved."""
     client = login(app, "intake")
-    page = text(_register(app, client, **fields))
+    page = text(register_form(app, client, **fields))
     error = re.search(rf'id="{field}-error">(.*?)</div>', page, re.S)
     assert error is not None, field
     assert words in error.group(1)

@@ -19,12 +19,13 @@ from complaint_helpers import (
     form_data,
     login,
     make_complaint,
+    register_form,
     snapshot,
     text,
 )
 from sqlalchemy import select
 
-from models import Category, Complaint, db
+from models import Complaint, db
 from rules import Channel, Status
 from services import clock
 
@@ -34,13 +35,6 @@ def fixed_clock(monkeypatch):
     monkeypatch.setattr(clock, "now", lambda: NOW)
 
 
-def _registration(app, client, **fields):
-    data = form_data(text(client.get(f"{LIST}new/")))
-    with app.app_context():
-        category = db.session.scalar(select(Category.id).filter_by(code="service"))
-    data.update(customer_name="赵六", customer_phone="13911112222", title="门店服务差",
-                description="店员态度不好", category_id=str(category), **fields)
-    return client.post(f"{LIST}new/", data=data, follow_redirects=True)
 
 
 @pytest.mark.parametrize("user", ["handler_qa", "head_qa", "supervisor", "executive"])
@@ -51,7 +45,7 @@ def test_staff_outside_customer_service_register_a_relayed_complaint(app, wide_o
     client = login(app, user)
     form = text(client.get(f"{LIST}new/"))
     assert 'name="channel"' not in form and "relayed-note" in form
-    page = _registration(app, client, channel="hotline")  # a forged channel is ignored
+    page = register_form(app, client, channel="hotline")  # a forged channel is ignored
     with app.app_context():
         c = db.session.scalar(select(Complaint))
         assert (c.status, c.channel, c.registered_by_id) == (
@@ -70,7 +64,7 @@ def test_customer_service_still_chooses_the_channel(app, org):
     """A clerk's form offers the channel and keeps what they chose; no department recorded."""
     client = login(app, "intake")
     assert 'name="channel"' in text(client.get(f"{LIST}new/"))
-    _registration(app, client, channel="hotline")
+    register_form(app, client, channel="hotline")
     with app.app_context():
         c = db.session.scalar(select(Complaint))
         assert (c.channel, c.source_department_id) == ("hotline", None)
@@ -83,11 +77,11 @@ def test_late_registration_needs_a_reason(app, org):
     received = (NOW - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
     form = text(client.get(f"{LIST}new/"))
     assert 'name="late_reason"' in form and "more than 30 days ago" in form
-    page = _registration(app, client, received_at=received, late_reason="")
+    page = register_form(app, client, received_at=received, late_reason="")
     assert "more than 30 days ago" in flashes(text(page))
     with app.app_context():
         assert db.session.scalar(select(Complaint)) is None
-    _registration(app, client, received_at=received, late_reason="客户来信在分公司积压")
+    register_form(app, client, received_at=received, late_reason="客户来信在分公司积压")
     with app.app_context():
         c = db.session.scalar(select(Complaint))
         assert events_of(c.id)[0].note == "客户来信在分公司积压"
@@ -97,7 +91,7 @@ def test_receipt_in_the_future_is_refused(app, org):
     """A receipt time after now: the rules' reason, nothing saved."""
     client = login(app, "intake")
     tomorrow = (NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    page = _registration(app, client, received_at=tomorrow)
+    page = register_form(app, client, received_at=tomorrow)
     assert "cannot be in the future" in flashes(text(page))
     with app.app_context():
         assert db.session.scalar(select(Complaint)) is None
