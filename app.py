@@ -68,6 +68,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from api import init_app as init_api
 
     init_api(app)  # /api/v1: other systems, by token (issue 14); after the error pages
+    # Exports, workbooks, notification delivery and re-indexing run as jobs (issue 13):
+    # the kinds register themselves when imported.
+    import services.job_kinds  # noqa: F401 (list exports, workbooks)
+    import services.jobs.system_kinds  # noqa: F401 (delivery, re-indexing)
+    from services.jobs.executors import init_app as init_jobs
+
+    init_jobs(app)
     register_commands(app)
     return app
 
@@ -81,6 +88,8 @@ def register_commands(app: Flask) -> None:
     register_search(app)
     from cli_mail import register as register_mail  # fetch-mail: the complaints mailbox
     register_mail(app)
+    from cli_jobs import register as register_jobs  # worker (RQ), jobs-tidy
+    register_jobs(app)
 
     @app.cli.command("init-db")
     def init_db():
@@ -216,3 +225,8 @@ def register_commands(app: Flask) -> None:
                             (result.upstream, "report(s) back upstream")):
             if count:
                 click.echo(f"Marked {count} overdue {what}.")
+        from services.jobs import housekeeping
+
+        tidied = housekeeping()  # jobs whose worker stopped, expired result files
+        if tidied.requeued or tidied.failed or tidied.expired:
+            click.echo(tidied.summary().capitalize() + ".")

@@ -16,6 +16,26 @@ class Defaults:
     # (behind a proxy every visitor would then share one address: one sign-in and one public
     # form throttle for all).
     TRUSTED_PROXIES = 0
+    # Long work (exports, workbooks, notification delivery, re-indexing) runs as jobs
+    # (services.jobs, issue 13): JOBS_EXECUTOR "thread" (an in-process worker: the default),
+    # "rq" (RQ workers on Redis: the default once REDIS_URL is set; run `flask worker`) or
+    # "eager" (inside the request: tests). Result files are deleted after JOB_RESULT_HOURS;
+    # a job whose worker stopped beating for JOB_STALE_SECONDS is queued again, at most
+    # JOB_MAX_ATTEMPTS times in all, then failed.
+    JOBS_EXECUTOR = None
+    REDIS_URL = None
+    JOB_RESULT_HOURS = 24
+    JOB_HEARTBEAT_SECONDS = 10
+    JOB_STALE_SECONDS = 60
+    JOB_MAX_ATTEMPTS = 2
+    JOB_POLL_SECONDS = 5
+    JOB_TIMEOUT_SECONDS = 3600
+    # A request that wrote notifications asks for a delivery pass (a job) when it ends.
+    JOBS_AUTO_DELIVER = True
+    # Departments, categories, staff names and the calendar, as the list pages show them
+    # (services/reference.py): kept per process, dropped at once by a write in that process,
+    # re-read after this many seconds for what other hosts wrote (0: read every time).
+    REFERENCE_CACHE_SECONDS = 60
     # Production (COMPLAINTDESK_PRODUCTION=1): a strong SECRET_KEY is required
     # (secret_key_problem), cookies are Secure, HSTS is sent, administrators need
     # two-step sign-in.
@@ -161,6 +181,14 @@ def from_environment() -> dict:
         if os.environ.get(name):
             env[name] = os.environ[name]
     for name in ("MAIL_INTAKE_PORT", "MAIL_INTAKE_TIMEOUT", "MAIL_INTAKE_MAX_BYTES"):
+        if os.environ.get(name):
+            env[name] = int(os.environ[name])
+    for name in ("JOBS_EXECUTOR", "REDIS_URL"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    for name in ("JOB_RESULT_HOURS", "JOB_HEARTBEAT_SECONDS", "JOB_STALE_SECONDS",
+                 "JOB_MAX_ATTEMPTS", "JOB_POLL_SECONDS", "JOB_TIMEOUT_SECONDS",
+                 "REFERENCE_CACHE_SECONDS"):
         if os.environ.get(name):
             env[name] = int(os.environ[name])
     for name in ("MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_INTAKE_SSL"):

@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -88,8 +89,16 @@ class PlainForm(CSRFForm):
 @login_manager.user_loader
 def load_user(token):
     # The session holds the user's rotating token: replaying a cookie after logout,
-    # a password change or deactivation finds no user.
-    return auth_service.load_by_token(token)
+    # a password change or deactivation finds no user. The settings that shape the user's
+    # queue and menu come in the same statement: kept for this request (the keys
+    # models.settings and admin_views.accountability read), never asked again.
+    found = auth_service.load_session(token)
+    if found is None:
+        return None
+    staff, facts = found
+    g.supervisors_call_back = facts.supervisors_call_back
+    g.may_read_accountability = facts.reads_accountability
+    return staff
 
 
 def safe_next(target: str | None) -> str:
@@ -183,7 +192,7 @@ def _complete_login(staff, target: str):
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
-    form = LoginForm(request.form, meta={"locales": None})
+    form = LoginForm(request.form)
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if request.method == "POST" and form.validate():
@@ -229,7 +238,7 @@ def second_step():
         session.pop(PENDING, None)
         flash(_(auth_service.SECOND_STEP_EXPIRED), "error")
         return redirect(url_for("auth.login"))
-    form = CodeForm(request.form, meta={"locales": None})
+    form = CodeForm(request.form)
     status = 200
     if request.method == "POST" and form.validate():
         try:
@@ -314,7 +323,7 @@ def _enrolment_page(form=None, status=200):
     issuer = current_app.config.get("TOTP_ISSUER", "Complaint desk")
     uri = totp.provisioning_uri(secret, staff.username, issuer)
     return render_template(
-        "totp_setup.html", form=form or CodeForm(meta={"locales": None}),
+        "totp_setup.html", form=form or CodeForm(),
         qr=Markup(totp.qr_svg(uri, title=_("QR code for your authenticator app"))),
         secret=totp.grouped_secret(secret),
         required=two_step_service.needs_totp_enrolment(staff)), status
@@ -327,14 +336,14 @@ def two_step():
     staff = current_user._get_current_object()
     if not staff.totp_enabled:
         return _enrolment_page()
-    return render_template("totp_manage.html", form=DisableForm(meta={"locales": None}),
+    return render_template("totp_manage.html", form=DisableForm(),
                            left=two_step_service.recovery_codes_left(staff.id))
 
 
 @bp.route("/account/two-step/confirm", methods=["POST"])
 @login_required
 def two_step_confirm():
-    form = CodeForm(request.form, meta={"locales": None})
+    form = CodeForm(request.form)
     if not form.validate():
         flash(_("Your session form expired. Please try again."), "error")
         return redirect(url_for("auth.two_step"))
@@ -351,7 +360,7 @@ def two_step_confirm():
 @bp.route("/account/two-step/disable", methods=["POST"])
 @login_required
 def two_step_disable():
-    form = DisableForm(request.form, meta={"locales": None})
+    form = DisableForm(request.form)
     if not form.validate():
         flash(_("Your session form expired. Please try again."), "error")
         return redirect(url_for("auth.two_step"))

@@ -1,8 +1,8 @@
 """What the complaint screens show in each column: labels, formatters, the detail groups.
 
-Every value is escaped (Markup only through ``.format``). A list page formats hundreds of
-cells: translated labels and the details URL are looked up once per request (``g``), not
-once per cell (Flask-Babel's lookup is slow).
+Every value is escaped (Markup only around ``escape``-d values, or through ``.format``).
+A list page formats hundreds of cells: translated labels and the details URL are looked
+up once per request (``g``), not once per cell (Flask-Babel's lookup is slow).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import rules
 from rules import Clock, Status
@@ -63,7 +63,7 @@ def _number(view, context, model, name):
     if "complaint_details_url" not in g:
         g.complaint_details_url = view.get_url(".details_view")
     url = f"{g.complaint_details_url}?id={int(model.id)}"
-    return Markup('<a href="{}">{}</a>').format(url, model.number)
+    return Markup(f'<a href="{escape(url)}">{escape(model.number)}</a>')
 
 
 def _escalation(view, context, model, name):
@@ -135,19 +135,20 @@ _DEADLINE_CSS = {"overdue": "badge-danger deadline-overdue",
 
 def _due(view, context, model, name):
     """The deadline waited on now, its clock ("Resolve by") and an overdue / due-soon badge."""
+    # (escape() and f-strings, not Markup.format: this runs for every row of a page)
     state = deadline_state(model)
-    out = Markup("{}").format(when(model.due_at))
+    out = [escape(when(model.due_at))]
     if model.due_at is not None and model.due_kind:
-        out += Markup('<small class="d-block text-muted due-kind">{}</small>').format(
-            cached_label(labels.CLOCK, model.due_kind))
+        out.append(f'<small class="d-block text-muted due-kind">'
+                   f'{escape(cached_label(labels.CLOCK, model.due_kind))}</small>')
     if state is not None:
-        out += Markup('<span class="badge {}">{}</span>').format(
-            _DEADLINE_CSS[state], cached_label(DEADLINE_LABELS, state))
+        out.append(f'<span class="badge {escape(_DEADLINE_CSS[state])}">'
+                   f'{escape(cached_label(DEADLINE_LABELS, state))}</span>')
     words = countdown_text(model)
     if words is not None:
-        out += Markup('<small class="d-block countdown countdown-{}">{}</small>').format(
-            state or "ok", words)
-    return out
+        out.append(f'<small class="d-block countdown countdown-{escape(state or "ok")}">'
+                   f'{escape(words)}</small>')
+    return Markup("".join(out))
 
 
 def _datetime(view, value, name):

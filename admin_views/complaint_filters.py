@@ -2,8 +2,9 @@
 
 URL names do not depend on the interface language (``?flt0_status_equals=in_progress``,
 ``?flt0_deadline_is=overdue``, ``?flt0_received_between=2026-01-01+to+2026-01-31``).
-Options that come from the database (departments, people, categories) are read on each
-request and limited to the user's scope (Flask-Admin caches them at start-up otherwise).
+Options that come from the database (departments, people, categories) are limited to the
+user's scope on each request, from the copies of services.reference (kept a minute, dropped
+at once when this process writes those tables); Flask-Admin would keep them from start-up.
 """
 
 from __future__ import annotations
@@ -15,13 +16,11 @@ from flask_admin.contrib.sqla.filters import BaseSQLAFilter
 from flask_admin.model.filters import BaseDateBetweenFilter
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
-from models import Category, Complaint, Department, Staff, db
+from models import Complaint
 from rules import Role, Status
 from rules.bounds import date_in_window, parse_id
-from services import clock, queries
-from services.calendar_source import business_calendar
+from services import clock, queries, reference
 
 from . import labels
 
@@ -94,9 +93,10 @@ def request_now():
 
 
 def request_calendar():
-    """The working calendar, read once per request (never once per row)."""
+    """The working calendar of what the page shows (services.reference: kept a minute;
+    the deadlines themselves are computed by the services from a fresh one)."""
     if "deadline_calendar" not in g:
-        g.deadline_calendar = business_calendar()
+        g.deadline_calendar = reference.business_calendar()
     return g.deadline_calendar
 
 
@@ -154,7 +154,7 @@ class ReceivedBetweenFilter(KeyedFilter, BaseDateBetweenFilter):
                                                                      time(0)))
 
 
-# --- options from the database, scoped ---------------------------------------------------
+# --- options from the reference tables (services.reference: kept a minute), scoped -------
 
 
 def _user_ready() -> bool:
@@ -164,31 +164,28 @@ def _user_ready() -> bool:
 def department_options():
     if not _user_ready():
         return []
-    stmt = select(Department.id, Department.name, Department.active).order_by(Department.name)
+    rows = reference.departments().rows
     if current_user.role in Role.DEPARTMENTAL:
-        stmt = stmt.where(Department.id == current_user.department_id)
-    return [(str(i), name if active else f"{name} ({_l('inactive')})")
-            for i, name, active in db.session.execute(stmt)]
+        rows = [d for d in rows if d.id == current_user.department_id]
+    inactive = _l("inactive")
+    return [(str(d.id), d.name if d.active else f"{d.name} ({inactive})") for d in rows]
 
 
 def person_options():
     if not _user_ready():
         return []
-    stmt = (select(Staff.id, Staff.full_name)
-            .where(Staff.role.in_(Role.ASSIGNABLE))
-            .order_by(Staff.full_name))
+    rows = [s for s in reference.staff().rows if s.role in Role.ASSIGNABLE]
     if current_user.role == Role.DEPT_HEAD:
-        stmt = stmt.where(Staff.department_id == current_user.department_id)
+        rows = [s for s in rows if s.department_id == current_user.department_id]
     elif current_user.role == Role.HANDLER:
-        stmt = stmt.where(Staff.id == current_user.id)
-    return [(str(i), name) for i, name in db.session.execute(stmt)]
+        rows = [s for s in rows if s.id == current_user.id]
+    return [(str(s.id), s.full_name) for s in rows]
 
 
 def category_options():
     if not _user_ready():
         return []
-    stmt = select(Category.id, Category.name).order_by(Category.sort_order, Category.name)
-    return [(str(i), name) for i, name in db.session.execute(stmt)]
+    return [(str(c.id), c.name) for c in reference.categories().rows]
 
 
 def complaint_filters():

@@ -9,14 +9,16 @@ from collections import OrderedDict
 from datetime import datetime
 
 from flask import flash, g, request
+from flask_admin.babel import gettext as admin_gettext
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import false
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from models import Complaint
 from rules import Role
-from services import queries, upstream
+from services import queries, reference, upstream
 from services import search as search_service
 from services.queues import (
     assisting_clause,
@@ -74,11 +76,24 @@ class ComplaintListMixin:
 
     def get_query(self):
         query = super().get_query()
-        if g.get("complaint_list_mode"):
-            # selectinload, not Flask-Admin's joinedload: four queries per page whatever its
-            # size, and a deep page's OFFSET skips complaint rows only, not joined rows.
+        if g.get("complaint_list_page"):
+            # The list page: only its columns, and no related row — the names of departments,
+            # categories and assignees come from services.reference (row_cells): one
+            # statement per page, and a deep page's OFFSET skips complaint rows only.
+            query = query.options(load_only(*self._list_attributes()))
+        elif g.get("complaint_list_mode"):
+            # The export: selectinload, not Flask-Admin's joinedload (a fixed number of
+            # statements, and no joined rows under OFFSET).
             query = query.options(*(selectinload(rel) for rel in self.column_select_related_list))
         return query
+
+    def _list_attributes(self):
+        """The complaint columns a list row reads (row_cells and its formatters)."""
+        names = {"id", "status", "due_at", "due_kind", "department_id", "escalation_level",
+                 *LIST_NAME_COLUMNS.values()}
+        names.update(name for name, _label in self._list_columns
+                     if name not in LIST_NAME_COLUMNS)
+        return [getattr(Complaint, name) for name in sorted(names)]
 
     def has_escalated_queue(self) -> bool:
         return current_user.is_authenticated and has_escalation_queue(current_user.role)
@@ -107,11 +122,13 @@ class ComplaintListMixin:
                  page_size=None):
         g.complaint_list_mode = self.queue_mode(search, filters)
         g.complaint_list_filtered = bool(filters)
+        g.complaint_list_page = execute  # the page itself (the export asks for the query)
         try:
             return super().get_list(page, sort_column, sort_desc, search, filters,
                                     execute=execute, page_size=page_size)
         finally:
             g.complaint_list_mode = None
+            g.complaint_list_page = None
             g.search_hit_count = None
             search_service.sorting_back_on()  # after a search with many hits (PostgreSQL)
 
@@ -219,12 +236,54 @@ class ComplaintListMixin:
 
         A lean twin of Flask-Admin's per-cell get_value (a list page formats hundreds of
         cells); values stay plain strings or Markup built with .format, so autoescaped.
+        Department, assignee and category names come from services.reference by id.
         """
         cells = []
+        formatters = self.column_formatters
         for name, _label_text in self._list_columns:
-            formatter = self.column_formatters.get(name)
-            value = formatter(self, None, row, name) if formatter else getattr(row, name)
+            named = LIST_NAME_COLUMNS.get(name)
+            if named is not None:
+                value = reference.name_of(LIST_NAME_TABLES[name], getattr(row, named),
+                                          LIST_NAME_ATTRIBUTES.get(name, "name"))
+            else:
+                formatter = formatters.get(name)
+                value = formatter(self, None, row, name) if formatter else getattr(row, name)
             if isinstance(value, datetime):
                 value = when(value)
             cells.append((name, "" if value is None else value))
         return cells
+
+    def row_html(self, row, actions) -> Markup:
+        """The cells of one list row (the template's ``list_row`` block), built here: Jinja
+        spends more per cell than the cell's value costs. Every value is escaped."""
+        heads, (before, middle, aria, after) = self._row_parts()
+        parts = ([f"{before}{int(row.id)}{middle}{aria % {'name': row.number}}{after}"]
+                 if actions else [])
+        for (name, value), head in zip(self.row_cells(row), heads, strict=True):
+            parts.append(f'<td class="col-{name}"{head}>{escape(value)}</td>')
+        return Markup("".join(parts))
+
+    def _row_parts(self):
+        """Per request: each cell's opening attributes (its column's name as data-label,
+        shown before the value when a row is a card on a narrow screen; the number and the
+        title head the card without one) and the row's checkbox, translated once."""
+        parts = g.get("complaint_row_parts")
+        if parts is None:
+            heads = ["" if name in ("number", "title")
+                     else f' data-label="{escape(str(label))}"'
+                     for name, label in self._list_columns]
+            select = escape(admin_gettext("Select record"))
+            # As Jinja's gettext: the translation as markup, the number escaped into it.
+            checkbox = ('<td><input type="checkbox" name="rowid" class="action-checkbox" value="',
+                        f'" title="{select}" aria-label="', Markup(_("Select %(name)s")),
+                        '" /></td>')
+            parts = g.complaint_row_parts = (heads, checkbox)
+        return parts
+
+
+# List columns shown by name from services.reference: column → the row's id attribute.
+LIST_NAME_COLUMNS = {"department": "department_id", "assignee": "assignee_id",
+                     "category": "category_id"}
+LIST_NAME_TABLES = {"department": reference.departments, "assignee": reference.staff,
+                    "category": reference.categories}
+LIST_NAME_ATTRIBUTES = {"assignee": "full_name"}

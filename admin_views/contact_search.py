@@ -166,6 +166,13 @@ class ContactSearchMixin:
             g.contact_by_get = True
         return args
 
+    def export_session(self) -> dict:
+        """The export job has no browser session: it gets the kept search of this list's
+        ``?contact=<key>`` (the term still sealed, never in clear in the job's row)."""
+        key = request.args.get("contact")
+        kept = [e for e in _entries() if key and e[0] == key]
+        return {SESSION_KEY: kept} if kept else {}
+
     def contact_search_note(self):
         """A message for the list (flashed once per list page), or None."""
         if g.get("contact_missing"):

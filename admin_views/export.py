@@ -30,16 +30,20 @@ every export whatever the view says.
 The export requires read access to the view (``is_accessible``: anonymous users are sent
 to the login page, other roles get 403). A result larger than ``EXPORT_MAX_ROWS`` is
 refused with a message saying how many rows matched; it is never cut silently.
+
+The request only checks and counts; the file is written by a job (issue 13,
+``services.job_kinds``), which runs :meth:`XlsxExportMixin.write_export` with the user's
+access, scope and language checked again, while the browser shows its progress.
 """
 
 from __future__ import annotations
 
-import tempfile
-from datetime import date
+from contextlib import suppress
+from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
 
-from flask import current_app, flash, redirect, request, send_file
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.helpers import get_redirect_target
 from flask_admin.tools import rec_getattr
@@ -52,9 +56,8 @@ from sqlalchemy.orm import load_only
 from models import db
 from rules import Status
 from rules.deadlines import is_overdue
-from services import clock
+from services import clock, jobs
 from services.export import (
-    XLSX_MIMETYPE,
     ContactMasker,
     ListSheet,
     record_export,
@@ -106,6 +109,8 @@ DEFAULT_WRAP_COLUMNS = {
 BATCH_SIZE = 1000
 # Plain data, exported as it is even when the list shows it through a formatter.
 _SCALAR = (str, date, Decimal, int, float)
+_OPEN = frozenset(Status.OPEN)
+_SCALAR_TYPES = frozenset((str, date, datetime, Decimal, int, float, bool))
 
 
 def _last(name: str) -> str:
@@ -164,23 +169,31 @@ class XlsxExportMixin:
                 for name, _label in self._export_columns]
 
     def _getter(self, name, own, listed, mapping, contact, masker):
+        """Called once per cell of an export: the common cases stay C-level
+        (``attrgetter``) or one dict lookup; a list formatter runs only for values that
+        are not plain data, which a plain-typed column never holds."""
         raw = attrgetter(name) if "." not in name else (lambda row: rec_getattr(row, name))
         if listed is not None and getattr(listed, "__name__", "") == "inner":
             listed = None  # a Jinja macro formatter renders HTML only inside a template
+        if listed is not None and self._plain_column(name):
+            listed = None
 
         if own is not None:
             def get(row):
                 return _plain(own(self, None, row, name))
         elif mapping is not None:
+            lookup = {value: text for value, text in mapping.items() if value is not None}.get
+
             def get(row):
                 value = raw(row)
-                return mapping.get(value, value) if value is not None else None
+                return lookup(value, value)  # None stays None, unknown values themselves
         elif listed is not None:
             def get(row):
                 value = raw(row)
-                if value is None or isinstance(value, _SCALAR):
+                if value is None or type(value) in _SCALAR_TYPES or isinstance(value, _SCALAR):
                     return value
-                return _plain(listed(self, None, row, name))
+                shown = listed(self, None, row, name)
+                return shown if type(shown) is str else _plain(shown)
         else:
             get = raw
         if not contact or masker.visible:
@@ -191,6 +204,18 @@ class XlsxExportMixin:
             return masker(contact, str(value)) if value else value
 
         return masked
+
+    def _plain_column(self, name: str) -> bool:
+        """Whether ``name`` is a column of the model whose values are plain data (text,
+        numbers, amounts, dates, booleans): exported as they are, never formatted."""
+        prop = inspect(self.model).column_attrs.get(name) if "." not in name else None
+        if prop is None or len(prop.columns) != 1:
+            return False
+        try:
+            python_type = prop.columns[0].type.python_type
+        except NotImplementedError:
+            return False
+        return python_type in _SCALAR_TYPES
 
     def _needed_names(self) -> list[str]:
         """The attributes an export reads: exported columns and relations, plus
@@ -225,15 +250,18 @@ class XlsxExportMixin:
     def export_row_is_overdue(self, row, now) -> bool:
         """Highlight a row: by default, an open complaint-like row whose deadline passed."""
         status = getattr(row, "status", None)
-        return status in Status.OPEN and is_overdue(getattr(row, "due_at", None), now)
+        return status in _OPEN and is_overdue(getattr(row, "due_at", None), now)
 
     def export_screen_name(self) -> str:
         return str(self.name)
 
-    # --- the endpoint -----------------------------------------------------------------------
+    # --- the endpoint: checked in the request, written by a job (issue 13) ------------------
 
     @expose("/export/<export_type>/")
     def export(self, export_type):
+        """Check the format and count the rows here (a list over ``EXPORT_MAX_ROWS`` is
+        refused at once), then hand the file to a job (``services.job_kinds``: it runs
+        :meth:`write_export` as the user) and send the browser to its progress page."""
         return_url = get_redirect_target() or self.get_url(".index_view", **request.args)
         if not self.can_export or export_type not in self.export_types:
             flash(_("This list cannot be exported in that format."), "error")
@@ -241,15 +269,46 @@ class XlsxExportMixin:
 
         args = self._get_list_extra_args()
         sort = self._get_column_by_idx(args.sort)
+        count, _query = self._export_query(args, sort)
+        limit = int(current_app.config["EXPORT_MAX_ROWS"])
+        if count > limit:
+            return self._refuse_too_many(count, limit, return_url)
+        params = {"endpoint": self.endpoint,
+                  "args": [[k, v] for k, v in request.args.items(multi=True) if k != "url"],
+                  "session": self.export_session()}
+        job = jobs.submit("list_export", owner=current_user, params=params,
+                          title=self._job_title(self._criteria(args, sort)))
+        return redirect(url_for("jobs.detail", job_id=job.id))
+
+    def export_session(self) -> dict:
+        """Session values the list reads besides its URL, handed to the export job (which
+        has no browser session): none by default."""
+        return {}
+
+    def _export_query(self, args, sort):
+        """(count, query) of the list the export holds: the list's own query with the URL's
+        filters, search and sort, over the view's scoped ``get_query``."""
         sort_column = sort[0] if sort is not None else None
         count, query = self.get_list(0, sort_column, args.sort_desc, args.search, args.filters,
                                      execute=False, page_size=0)
         if count is None:  # simple_list_pager views do not count; the export must
             count = db.session.scalar(
                 select(func.count()).select_from(query.order_by(None).subquery()))
+        return count, query
+
+    def write_export(self, target, progress, now=None) -> int:
+        """Write the list of the current request's URL to ``target`` (a path or a binary
+        file) and log the export; returns the rows written. Run by the export job inside a
+        request context for the list's URL with its owner signed in, so the scope, masking
+        and words are the owner's at that moment. ``progress(rows_done, total)`` is called
+        every :data:`BATCH_SIZE` rows. A list over ``EXPORT_MAX_ROWS`` (counted again, or
+        grown while written) is refused with :class:`services.jobs.JobRefused`, never cut."""
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        count, query = self._export_query(args, sort)
         limit = int(current_app.config["EXPORT_MAX_ROWS"])
         if count > limit:
-            return self._refuse_too_many(count, limit, return_url)
+            raise jobs.JobRefused(self._too_many_text(count, limit))
 
         # The primary key breaks ties, so equal sort keys come out in a stable order.
         for key in inspect(self.model).primary_key:
@@ -259,33 +318,32 @@ class XlsxExportMixin:
         if rows is None:  # a column the fast reader cannot select: ORM objects, fewer columns
             rows = self._load_only_exported(query).yield_per(BATCH_SIZE)
 
-        now = clock.now()
+        now = now or clock.now()
         criteria = self._criteria(args, sort)
         title = self._title(now, criteria)
         headers = [str(label) for _name, label in self._export_columns]
         getters = self._cell_getters()
         overdue = self.export_row_is_overdue
 
-        target = tempfile.TemporaryFile(suffix=".xlsx")
+        progress(0, count)
+        sheet = ListSheet.open(target, self.export_screen_name(), title, headers,
+                               bool_text=(_("Yes"), _("No")), wrap=self._wrap_columns(),
+                               footer=page_footer())
         try:
-            sheet = ListSheet.open(target, self.export_screen_name(), title, headers,
-                                   bool_text=(_("Yes"), _("No")), wrap=self._wrap_columns(),
-                                   footer=page_footer())
             for row in rows:
                 if sheet.rows == limit:  # more rows arrived since the count: refuse, not cut
-                    sheet.close()
-                    target.close()
-                    return self._refuse_too_many(limit + 1, limit, return_url)
+                    raise jobs.JobRefused(self._too_many_text(limit + 1, limit))
                 sheet.write_row([get(row) for get in getters], overdue(row, now))
-            rows = sheet.close()
+                if sheet.rows % BATCH_SIZE == 0:
+                    progress(sheet.rows, count)
         except BaseException:
-            target.close()
+            with suppress(Exception):  # the file is thrown away; close it all the same
+                sheet.close()
             raise
-        record_export(current_user.id, self.endpoint, criteria["raw"], rows, now)
-        target.seek(0)
-        filename = f"{self.endpoint}-{now:%Y%m%d-%H%M}.xlsx"
-        return send_file(target, mimetype=XLSX_MIMETYPE, as_attachment=True,
-                         download_name=filename, max_age=0)
+        written = sheet.close()
+        progress(written, count)
+        record_export(current_user.id, self.endpoint, criteria["raw"], written, now)
+        return written
 
     def _wrap_columns(self) -> dict:
         """{column index: width} of the exported long-text columns."""
@@ -299,10 +357,14 @@ class XlsxExportMixin:
         return out
 
     def _refuse_too_many(self, count: int, limit: int, return_url: str):
-        flash(_("%(count)d rows match this list, more than the %(limit)d one export may hold. "
-                "Nothing was exported: please narrow the list with filters or a search and "
-                "export again.", count=count, limit=limit), "error")
+        flash(self._too_many_text(count, limit), "error")
         return redirect(return_url)
+
+    @staticmethod
+    def _too_many_text(count: int, limit: int) -> str:
+        return _("%(count)d rows match this list, more than the %(limit)d one export may "
+                 "hold. Nothing was exported: please narrow the list with filters or a "
+                 "search and export again.", count=count, limit=limit)
 
     # --- the title line ---------------------------------------------------------------------
 
@@ -330,6 +392,16 @@ class XlsxExportMixin:
             "desc": bool(args.sort_desc),
         }
         return {"filters": filters, "search": args.search or "", "sort": sort_text, "raw": raw}
+
+    def _job_title(self, criteria) -> str:
+        """The export job's name in the job list: the screen and the list's criteria."""
+        parts = list(criteria["filters"])
+        if criteria["search"]:
+            parts.append(_("search: %(search)s", search=criteria["search"]))
+        if criteria["sort"]:
+            parts.append(_("sorted by %(sort)s", sort=criteria["sort"]))
+        return _("Excel export — %(screen)s (%(criteria)s)", screen=self.export_screen_name(),
+                 criteria="; ".join(parts) or _("no filters"))
 
     def _title(self, now, criteria) -> str:
         who = current_user.full_name or current_user.username

@@ -9,6 +9,7 @@ from . import (
     crud,
     customers,
     deliveries,
+    jobs,
     notification_settings,
     notifications,
     reports,
@@ -29,4 +30,5 @@ def register_views(admin):
     api_tokens.add_views(admin, crud.SETTINGS)
     reports.add_views(admin)
     notifications.add_views(admin)
+    jobs.add_views(admin)
     notification_settings.add_views(admin)

@@ -1,8 +1,10 @@
 """The Reports page: pick a month (and a department), download the monthly meeting workbook;
 and the page of the figures' definitions (docs/metrics.md rendered as HTML).
 
-A GET download (no CSRF needed: it changes nothing but the export audit log), behind the
-same role checks as every screen. A department head always gets their own department.
+A GET (no CSRF needed: it changes nothing but the job list and the export audit log),
+behind the same role checks as every screen; the workbook is made by a job (issue 13,
+``services.job_kinds``) that checks them again, while the browser shows its progress. A
+department head always gets their own department.
 
 The page opens on :func:`default_month`: the previous month during the first
 :data:`SETTLING_WORKING_DAYS` working days of a month, the current month from then on.
@@ -10,13 +12,12 @@ The page opens on :func:`default_month`: the previous month during the first
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import markdown
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -29,15 +30,14 @@ from rules.bounds import MAX_YEAR, MIN_YEAR, year_in_window
 from rules.calendar import BusinessCalendar
 from rules.errors import PermissionDenied
 from rules.privacy import REPORT_ROLES, report_covers_all_departments
-from services import clock
+from services import clock, jobs
 from services import labels as service_labels
 from services.calendar_source import business_calendar
-from services.export import XLSX_MIMETYPE, record_export
+from services.job_kinds import workbook_title
 from services.queues import may_read_accountability
 from services.reports import (
     PERIOD_KINDS,
     Period,
-    make_workbook,
     month,
     options_for,
     parse_period,
@@ -102,36 +102,22 @@ def metrics_html() -> Markup:
     return Markup(_metrics_html(METRICS_FILE, METRICS_FILE.stat().st_mtime))  # noqa: S704
 
 
-def send_workbook(period: Period, department: Department | None, staff,
-                  people_only: bool = False, screen: str | None = None):
-    """Build the workbook in a temporary file (``services.reports.make_workbook``, the path
-    ``flask report`` takes too), log the export, send the file. ``people_only``: the
-    per-person sheet alone, refused (403) to whoever may not read accountability."""
+def submit_workbook(period: Period, period_args: dict, department: Department | None,
+                    people_only: bool = False, screen: str | None = None):
+    """Hand the workbook to a job (``services.job_kinds`` ``workbook``: the path
+    ``flask report`` takes, ``services.reports.make_workbook``, and the export log) and send
+    the browser to its progress page. ``people_only``: the per-person sheet alone, refused
+    (403) here, and again by the job, to whoever may not read accountability."""
     try:
-        options = options_for(staff, people_only=people_only)
+        options_for(current_user, people_only=people_only)
     except PermissionDenied:
         abort(403)
-    now = clock.now()
-    target = tempfile.TemporaryFile(suffix=".xlsx")
-    try:
-        rows = make_workbook(period, department, options, target, value_labels(),
-                             made_by=staff.full_name or staff.username, now=now)
-    except BaseException:
-        target.close()
-        raise
-    if screen is None:
-        screen = ("per_person_report" if people_only
-                  else "monthly_report" if period.is_month else "period_report")
-    which = {"month": period.label} if period.is_month else {"period": period.label}
-    record_export(staff.id, screen,
-                  {**which, "department": department.code if department else None}, rows, now)
-    target.seek(0)
-    suffix = f"-{department.code}" if department is not None else ""
-    stem = ("per-person" if people_only
-            else "monthly-report" if period.is_month else "period-report")
-    label = period.label.replace("–", "_")
-    return send_file(target, mimetype=XLSX_MIMETYPE, as_attachment=True, max_age=0,
-                     download_name=f"{stem}-{label}{suffix}.xlsx")
+    code = department.code if department is not None else None
+    job = jobs.submit("workbook", owner=current_user,
+                      params={"period": period_args, "department": code,
+                              "people_only": people_only, "screen": screen},
+                      title=workbook_title(period, code, people_only))
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 def _period_defaults(now: datetime) -> dict:
@@ -143,8 +129,14 @@ def _period_defaults(now: datetime) -> dict:
             "first": today.replace(day=1).isoformat(), "last": today.isoformat()}
 
 
+def _period_args() -> dict:
+    """The period form's fields, as the workbook job reads them again."""
+    return {key: request.args.get(key, "") for key in ("kind", "value", "from", "to")}
+
+
 class ReportsView(SecureBaseView):
     read_roles = REPORT_ROLES
+    workbook_labels = staticmethod(value_labels)  # for the workbook job (services.job_kinds)
 
     def _departments(self):
         """The departments this user may report on (a head: only their own)."""
@@ -202,7 +194,7 @@ class ReportsView(SecureBaseView):
         department, refused = self._department()
         if refused is not None:
             return refused
-        return send_workbook(period, department, current_user)
+        return submit_workbook(period, {"month": request.args.get("month", "")}, department)
 
     def _period(self):
         """The period the form asked for, or None (and a message) when it is wrong."""
@@ -230,7 +222,7 @@ class ReportsView(SecureBaseView):
         department, refused = self._department()
         if refused is not None:
             return refused
-        return send_workbook(period, department, current_user)
+        return submit_workbook(period, _period_args(), department)
 
     @expose("/people/")
     def people(self):
@@ -243,7 +235,7 @@ class ReportsView(SecureBaseView):
         department, refused = self._department()
         if refused is not None:
             return refused
-        return send_workbook(period, department, current_user, people_only=True)
+        return submit_workbook(period, _period_args(), department, people_only=True)
 
 
 MONTHLY_LINK = (_l("Monthly meeting workbook (Excel)"), "reports.index", REPORT_ROLES)

@@ -1,23 +1,35 @@
-"""Complaint list timings on 100k and 1M complaints, in-process, as logged-in users.
+"""Complaint list timings at 10k, 100k and 1M complaints beside a stock Flask-Admin view, in
+process, as logged-in users.
 
-    python bench/bench_list.py                       # SQLite files in /tmp, 100k and 1M rows
-    python bench/bench_list.py --sizes 100000 --repeat 50
-    python bench/bench_list.py --pg postgresql+psycopg://postgres@127.0.0.1   # PostgreSQL too
-    python bench/bench_list.py --stock               # also a stock Flask-Admin ModelView
+    python bench/bench_list.py --stock               # SQLite files in /tmp, 10k, 100k and 1M
+    python bench/bench_list.py --sizes 10000 --repeat 50 --stock
+    python bench/bench_list.py --stock --pg postgresql+psycopg://postgres@127.0.0.1   # + PostgreSQL
+    python bench/bench_list.py --stock --sizes 10000 1000000 --sqlite-dir /tmp/mine \
+        --pg postgresql+psycopg://postgres@127.0.0.1 --pg-prefix mine_list
 
 Each database is filled once with bench/fill.py (deterministic, one transaction) and kept
-(``--refill`` starts over). Every request goes through the Flask test client, logged in as
-a demo user: the complaint list page 1 (the clerk's queue and everything in scope), a
-department head's queue filtered by status and sorted by due time, a deep page (offset
-500,000 or the middle of the table), and a search by exact customer phone. Prints the
-median and the 90th percentile of ``--repeat`` runs after two warm-up requests, and the
-median CPU time of this process (less disturbed by other work on a shared machine); then
-"list SQL": the median time of the page's complaint SELECT alone (the statement the page
-sent, executed and fetched through the raw driver), and the number of statements per page.
+(``--refill`` starts over); PostgreSQL gets a database per size, ``<pg-prefix>_<size>``.
+Every request goes through the Flask test client, logged in as a demo user: the complaint
+list page 1 (the clerk's queue and everything in scope, 50 and 20 rows), a department
+head's queue filtered by status and sorted by due time, a deep page (offset 500,000 or the
+middle of the table), and a search by exact customer phone. Prints the median and the 90th
+percentile of ``--repeat`` runs after two warm-up requests, and the median CPU time of this
+process (less disturbed by other work on a shared machine); then "list SQL": the median
+time of the page's complaint SELECT alone (the statement the page sent, executed and
+fetched through the raw driver), and the number of statements per page (every statement
+the engine sends, BEGIN included).
+
+``--stock`` adds a stock Flask-Admin ModelView on the same table (same columns, page size
+50, ``?page_size=20`` allowed, its own count(*) and LIKE search) and, at the end, a table
+with each desk page beside the stock page that does the same work, for every database and
+size: statements, median wall time, median CPU time, and desk / stock. The two pages of a
+pair are requested in turns (desk, stock, desk, …) as the same user, so that a busy machine
+slows both alike.
 
 Reference (issue 3, stock Flask-Admin ModelView, 1M rows, median): page 1 31 ms,
 department queue 56 ms, phone search 1,190 ms. Goal: page 1 and queue at most half, phone
-search under 5 ms.
+search under 5 ms. Issue 13: at most 5 statements per list page; at 10k rows no slower
+than the stock view; at 1M keep the lead.
 """
 
 from __future__ import annotations
@@ -63,8 +75,11 @@ def make_app(url: str, stock: bool):
         from models import Complaint, db
 
         class StockView(ModelView):
-            """What Flask-Admin gives out of the box (no scope, no queue, LIKE search)."""
+            """What Flask-Admin gives out of the box (no scope, no queue, LIKE search), at
+            the desk's page size (and ?page_size=20 allowed, as on the desk)."""
 
+            page_size = 50
+            can_set_page_size = True
             column_list = ("number", "title", "customer_name", "status", "department",
                            "assignee", "category", "severity", "received_at", "due_at")
             column_searchable_list = ("number", "customer_name", "customer_phone")
@@ -115,23 +130,39 @@ class StatementLog:
         return statistics.median(runs[2:])
 
 
-def timed(client, url, repeat, log):
+def _one(client, url, log):
+    log.reset()
+    watch = Stopwatch()
+    response = client.get(url)
+    wall, cpu = watch.wall() * 1000, watch.cpu() * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return wall, cpu, len(log.seen), list(log.seen), response
+
+
+def timed_many(requests, repeat, log):
+    """Time each (client, url) ``repeat`` times, in turns (a, b, a, b, …) after two warm-up
+    rounds: medians, p90, CPU, the list SQL time and the statements of the last run."""
     for _ in range(2):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-    runs, cpu = [], []
+        for client, url in requests:
+            _one(client, url, log)
+    runs = [[] for _ in requests]
     for _ in range(repeat):
-        log.reset()
-        watch = Stopwatch()
-        response = client.get(url)
-        runs.append(watch.wall() * 1000)
-        cpu.append(watch.cpu() * 1000)
-        assert response.status_code == 200
-    statements = len(log.seen)
-    runs.sort()
-    return {"median": statistics.median(runs), "p90": runs[int(len(runs) * 0.9) - 1],
-            "cpu": statistics.median(cpu), "sql": log.list_query_ms(repeat),
-            "statements": statements, "response": response}
+        for i, (client, url) in enumerate(requests):
+            runs[i].append(_one(client, url, log))
+    out = []
+    for got in runs:
+        walls = sorted(r[0] for r in got)
+        last = got[-1]
+        log.seen = last[3]
+        out.append({"median": statistics.median(walls), "p90": walls[int(len(walls) * 0.9) - 1],
+                    "cpu": statistics.median(r[1] for r in got),
+                    "sql": log.list_query_ms(repeat), "statements": last[2],
+                    "response": last[4]})
+    return out
+
+
+def timed(client, url, repeat, log):
+    return timed_many([(client, url)], repeat, log)[0]
 
 
 def sample_phone(app):
@@ -161,34 +192,42 @@ def dept_head_and_status(app):
     return head, name
 
 
-def run(url: str, n: int, repeat: int, stock: bool) -> None:
+def _rows(response) -> int:
+    body = response.get_data(as_text=True)
+    return body.count('<td class="col-number">') or body.count('class="col-number"')
+
+
+def run(url: str, n: int, repeat: int, stock: bool) -> list[dict]:
+    """Print the desk's pages (and the stock pairs); return the pairs for the summary."""
     app = make_app(url, stock)
     phone = sample_phone(app)
     head, dept_name = dept_head_and_status(app)
     deep_page = min(10_000, n // 50 // 2)
+    queue = "/admin/complaint/?flt0_status_equals=in_progress&sort=10"
+    # (user, label, desk page, stock page doing the same work or None)
     cases = [
-        ("intake", "list page 1 (clerk's queue)", "/admin/complaint/"),
-        ("intake", "list page 1 (clerk's queue), 20 rows", "/admin/complaint/?page_size=20"),
-        ("manager", "list page 1 (all in scope)", "/admin/complaint/?queue=all"),
-        (head, f"dept queue {dept_name}: in progress, by due",
-         "/admin/complaint/?flt0_status_equals=in_progress&sort=10"),
+        ("intake", "list page 1 (clerk's queue)", "/admin/complaint/", None),
+        ("manager", "list page 1, 50 rows (all in scope)", "/admin/complaint/?queue=all",
+         "/admin/stock/"),
+        ("manager", "list page 1, 20 rows (all in scope)",
+         "/admin/complaint/?queue=all&page_size=20", "/admin/stock/?page_size=20"),
+        (head, f"dept queue {dept_name}: in progress, by due", queue, None),
         ("manager", f"deep page {deep_page} (offset {deep_page * 50:,})",
-         f"/admin/complaint/?queue=all&page={deep_page}"),
-        ("intake", "search exact phone", f"/admin/complaint/?search={phone}"),
+         f"/admin/complaint/?queue=all&page={deep_page}", f"/admin/stock/?page={deep_page}"),
+        ("intake", "search exact phone", f"/admin/complaint/?search={phone}",
+         f"/admin/stock/?search={phone}"),
     ]
     if stock:
         with app.app_context():
             from models import Department, db
 
             dept_id = db.session.scalar(select(Department.id).where(Department.name == dept_name))
-        cases += [
-            ("admin", "STOCK list page 1", "/admin/stock/"),
-            ("admin", "STOCK dept queue (status, dept, sort due)",
-             f"/admin/stock/?flt0_status_equals=in_progress&flt1_department_id_equals={dept_id}"
-             "&sort=0"),
-            ("admin", f"STOCK deep page {deep_page}", f"/admin/stock/?page={deep_page}"),
-            ("admin", "STOCK search phone", f"/admin/stock/?search={phone}"),
-        ]
+        # the head's queue is their department's: the stock page filters on it
+        cases[3] = (head, cases[3][1], queue,
+                    f"/admin/stock/?flt0_status_equals=in_progress"
+                    f"&flt1_department_id_equals={dept_id}&sort=0")
+    else:
+        cases = [(user, label, desk, None) for user, label, desk, _stock in cases]
     from models import db
 
     with app.app_context():
@@ -196,23 +235,47 @@ def run(url: str, n: int, repeat: int, stock: bool) -> None:
     clients = {}
     print(f"  {'case':<46} {'user':<11} {'median':>8} {'p90':>8} {'cpu':>8} {'list SQL':>8}"
           "  stmts rows")
-    for user, label, path in cases:
+    pairs = []
+    for user, label, path, stock_path in cases:
         if user not in clients:
             clients[user] = app.test_client()
             login(clients[user], user)
-        t = timed(clients[user], path, repeat, log)
-        body = t["response"].get_data(as_text=True)
-        rows = body.count('<td class="col-number">') or body.count('class="col-number"')
-        print(f"  {label:<46} {user:<11} {t['median']:6.1f}ms {t['p90']:6.1f}ms "
-              f"{t['cpu']:6.1f}ms {t['sql']:6.2f}ms  {t['statements']:5d} {rows:4d}")
+        client = clients[user]
+        requests = [(client, path)] + ([(client, stock_path)] if stock_path else [])
+        results = timed_many(requests, repeat, log)
+        for name, t in zip((label, f"STOCK {label}"), results, strict=False):
+            print(f"  {name:<46} {user:<11} {t['median']:6.1f}ms {t['p90']:6.1f}ms "
+                  f"{t['cpu']:6.1f}ms {t['sql']:6.2f}ms  {t['statements']:5d} "
+                  f"{_rows(t['response']):4d}")
+        pairs.append({"label": label, "desk": results[0],
+                      "stock": results[1] if stock_path else None})
+    return pairs
+
+
+def print_summary(summary) -> None:
+    """Desk beside stock for every database and size (the issue's table)."""
+    print("\nDesk beside stock Flask-Admin (median of the runs; stmts = SQL statements per page)")
+    print(f"  {'db':<10} {'rows':>9}  {'page':<40} {'stmts':>5} {'median':>8} {'cpu':>8}"
+          f"  {'stock stmts':>11} {'median':>8} {'cpu':>8}  {'desk/stock':>10}")
+    for kind, n, pairs in summary:
+        for pair in pairs:
+            d, s = pair["desk"], pair["stock"]
+            line = (f"  {kind:<10} {n:>9,}  {pair['label'][:40]:<40} {d['statements']:5d} "
+                    f"{d['median']:6.1f}ms {d['cpu']:6.1f}ms")
+            if s is not None:
+                line += (f"  {s['statements']:11d} {s['median']:6.1f}ms {s['cpu']:6.1f}ms"
+                         f"  {d['median'] / s['median']:9.2f}x")
+            print(line)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--sqlite-dir", default="/tmp")
     parser.add_argument("--pg", default="", help="PostgreSQL server URL (a database per size)")
+    parser.add_argument("--pg-prefix", default="bench_list",
+                        help="PostgreSQL database names: <prefix>_<size>")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--refill", action="store_true")
     parser.add_argument("--stock", action="store_true", help="also time a stock ModelView")
@@ -222,7 +285,7 @@ def main(argv=None):
         if not args.no_sqlite:
             targets.append((f"sqlite:///{args.sqlite_dir}/bench_list_{n}.sqlite", n))
         if args.pg:
-            name = f"bench_list_{n}"
+            name = f"{args.pg_prefix}_{n}"
             server = create_engine(f"{args.pg}/postgres", isolation_level="AUTOCOMMIT")
             with server.connect() as conn:
                 if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
@@ -230,10 +293,13 @@ def main(argv=None):
                     conn.execute(text(f'CREATE DATABASE "{name}"'))
             server.dispose()
             targets.append((f"{args.pg}/{name}", n))
+    summary = []
     for url, n in targets:
         print(f"{url.split('://')[0]} · {n:,} complaints ({url})")
         prepare(url, n, args.refill)
-        run(url, n, args.repeat, args.stock)
+        pairs = run(url, n, args.repeat, args.stock)
+        summary.append(("sqlite" if url.startswith("sqlite") else "postgresql", n, pairs))
+    print_summary(summary)
 
 
 if __name__ == "__main__":

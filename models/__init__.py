@@ -15,6 +15,7 @@ from .complaint import (
 )
 from .customer import Customer
 from .intake import ApiRequest, ApiToken, InboundMessage
+from .job import Job
 from .notification import Delivery, Notification, NotificationPreference
 from .org import Department, Staff
 from .procedure import (
@@ -30,7 +31,7 @@ __all__ = [
     "db", "AccountabilityFinding", "AccountabilityRecord", "AdminEvent", "ApiRequest",
     "ApiToken", "Assist", "InboundMessage",
     "Attachment", "CorrectiveAction", "CorrectiveActionEvent", "CorrectiveActionLink",
-    "HandlingPlan",
+    "HandlingPlan", "Job",
     "CalendarDay", "CallbackRecord", "Category", "Complaint", "ComplaintEvent", "Customer",
     "Delivery", "Department", "ExportLog", "Notification", "NotificationPreference",
     "NumberCounter", "Setting", "SlaPolicy", "Staff",

@@ -51,12 +51,12 @@ class Complaint(db.Model):
         Index("ix_complaint_dept_status_due", "department_id", "status", "due_at"),
         Index("ix_complaint_assignee_status_due", "assignee_id", "status", "due_at"),
         Index("ix_complaint_status_due", "status", "due_at"),
-        # "My queue" of a department head / handler: open complaints by due time (no
-        # deadline last), read in index order whatever the status (services.queries).
+        # "My queue" of a department head: open complaints by due time (no deadline last),
+        # read in index order whatever the status (services.queries). A handler's few are
+        # found by ix_complaint_assignee_status_due. (No index on due_at alone: the intake
+        # queue and the overdue filter read ix_complaint_status_due; bench/index_use.py
+        # prints which queries use each index.)
         Index("ix_complaint_dept_due", "department_id", "due_at"),
-        Index("ix_complaint_assignee_due", "assignee_id", "due_at"),
-        # Every complaint by due time (the intake queue's order, the overdue filter).
-        Index("ix_complaint_due", "due_at"),
         # "Escalated to me" and the escalation-level filter, most urgent first.
         Index("ix_complaint_level_due", "escalation_level", "due_at"),
         # The deadline sweep: only the complaints whose deadline is not yet marked missed,

@@ -55,6 +55,8 @@ class Notification(db.Model):
     planned_at: Mapped[Optional[datetime]]
     # Dedupe key of a notification without an event (``due_soon:<complaint>:<due_at>``).
     key: Mapped[Optional[str]] = mapped_column(String(120), unique=True)
+    # A job's end (``job_done``, ``job_failed``): the job the message links to.
+    job_id: Mapped[Optional[int]] = mapped_column(ForeignKey("job.id"))
 
     complaint: Mapped[Optional[Complaint]] = relationship()
 

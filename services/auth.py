@@ -27,12 +27,19 @@ from flask import current_app, has_app_context
 from sqlalchemy import delete, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models import Staff, db
+from models import Department, Setting, Staff, db
 from models.engine import UnsavedWork, read_only, write_transaction
 from models.org import LoginAttempt, StaffRecoveryCode
+from models.settings import (
+    ACCOUNTABILITY_DEPARTMENT,
+    DEFAULT_SETTINGS,
+    SUPERVISOR_CALLBACKS,
+    YES,
+)
 from rules import Role
 from rules import admin_events as events
 from rules import login as throttle
+from rules.accountability import can_read
 from rules.errors import N_, InvalidInput
 from rules.passwords import MAX_LENGTH as PASSWORD_MAX_LENGTH
 from rules.passwords import check_password
@@ -459,10 +466,42 @@ def set_locale(staff_id: int, locale: str | None) -> None:
         db.session.get(Staff, staff_id).locale = locale or None
 
 
-def load_by_token(token: str) -> Staff | None:
+@dataclass(frozen=True)
+class SessionFacts:
+    """What every page asks about its user besides the Staff row, read with it: whether
+    supervisors record callbacks (their queue) and whether the user reads accountability
+    (the menu), both from company settings (services.queues, models.settings)."""
+
+    supervisors_call_back: bool
+    reads_accountability: bool
+
+
+def _setting_value(key: str):
+    return select(Setting.value).where(Setting.key == key).scalar_subquery()
+
+
+def load_session(token: str) -> tuple[Staff, SessionFacts] | None:
+    """The active staff member holding this session token, and their :class:`SessionFacts`:
+    one statement (the department's code and the two settings ride along as scalar
+    subqueries), read fresh on every request — a logout, a deactivation or a settings
+    change takes effect on the next page, on every host."""
     if not token:
         return None
-    staff = db.session.scalar(select(Staff).where(Staff.session_token == token))
-    if staff is None or not staff.active:
+    department_code = (select(Department.code).where(Department.id == Staff.department_id)
+                       .scalar_subquery())
+    row = db.session.execute(
+        select(Staff, department_code, _setting_value(SUPERVISOR_CALLBACKS),
+               _setting_value(ACCOUNTABILITY_DEPARTMENT))
+        .where(Staff.session_token == token)).first()
+    if row is None or not row[0].active:
         return None
-    return staff
+    staff, code, callbacks, accountability = row
+    accountability = accountability or DEFAULT_SETTINGS[ACCOUNTABILITY_DEPARTMENT]
+    return staff, SessionFacts(
+        supervisors_call_back=(callbacks or DEFAULT_SETTINGS[SUPERVISOR_CALLBACKS]) == YES,
+        reads_accountability=can_read(staff.role, code, accountability))
+
+
+def load_by_token(token: str) -> Staff | None:
+    found = load_session(token)
+    return found[0] if found is not None else None

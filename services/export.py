@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from itertools import islice
+from operator import itemgetter
 
 import xlsxwriter
 from sqlalchemy import inspect, select
@@ -122,7 +122,7 @@ def release_flushed_rows(sheet) -> None:
     ``constant_memory`` mode where it is needed only until its row is flushed: without
     this, memory would grow with the rows of wrapped text. (No image is placed on a list.)"""
     info = getattr(sheet, "row_info", None)
-    if info and len(info) > 1:
+    if info and len(info) > 2:  # the row being written and the one before stay
         sizes = getattr(sheet, "row_sizes", {})
         for row in [r for r in info if r < sheet.previous_row]:
             del info[row]
@@ -273,39 +273,68 @@ class ListSheet:
         return cls(workbook, sheet, formats, list(headers), widths,
                    _CellWriter(sheet, bool_text), dict(wrap or {}))
 
+    def __post_init__(self):
+        self._wrap_items = tuple(self.wrap.items())
+        self._columns = 0
+        self._text_formats = {}  # overdue → per column: the format of its text
+        self._grow(len(self.headers))
+
+    def _grow(self, columns: int) -> None:
+        self._columns = columns
+        for overdue, formats in ((False, self.formats.plain), (True, self.formats.overdue)):
+            self._text_formats[overdue] = [formats["wrap"] if col in self.wrap
+                                           else formats["text"] for col in range(columns)]
+
     def write_row(self, values: Sequence, overdue: bool = False) -> None:
-        """Write the next row. The common types are dispatched inline (this runs once per
-        cell of every export); dates, booleans and anything else go through the writer."""
+        """Write the next row. The common types are dispatched inline and each column's
+        text format is looked up once per sheet (this runs once per cell of every export);
+        dates, booleans and anything else go through the writer."""
         formats = self.formats.overdue if overdue else self.formats.plain
-        f_text, f_datetime = formats["text"], formats["datetime"]
-        wrap, f_wrap = self.wrap, formats["wrap"]
         row = FIRST_DATA_ROW + self.rows
         sheet = self.sheet
-        if wrap:
-            height = row_height(values, wrap)
-            if height is not None:
-                sheet.set_row(row, height)
+        if self._wrap_items:
+            lines, count = 1, len(values)
+            for col, width in self._wrap_items:
+                if col < count:
+                    value = values[col]
+                    if value and isinstance(value, str):
+                        needed = wrapped_lines(value, width)
+                        if needed > lines:
+                            lines = needed
+            if lines > 1:  # spreadsheets do not all size such rows when they open a file
+                sheet.set_row(row, lines * LINE_HEIGHT)
                 release_flushed_rows(sheet)
+        if len(values) > self._columns:
+            self._grow(len(values))
+        text = self._text_formats[bool(overdue)]
+        f_blank = formats["text"]
+        write_string, write_blank = sheet.write_string, sheet.write_blank
         for col, value in enumerate(values):
             kind = type(value)
-            if kind is str and value:
-                sheet.write_string(row, col, value, f_wrap if col in wrap else f_text)
-            elif value is None or value == "":
-                if overdue:  # keep the highlight continuous across empty cells
-                    sheet.write_blank(row, col, None, f_text)
+            if kind is str:
+                if value:
+                    write_string(row, col, value, text[col])
+                elif overdue:  # keep the highlight continuous across empty cells
+                    write_blank(row, col, None, f_blank)
+            elif value is None:
+                if overdue:
+                    write_blank(row, col, None, f_blank)
             elif kind is datetime:
-                sheet.write_datetime(row, col, value, f_datetime)
+                sheet.write_datetime(row, col, value, formats["datetime"])
             elif kind is int:
                 sheet.write_number(row, col, value, formats["integer"])
             elif kind is Decimal:
                 sheet.write_number(row, col, float(value), formats["money"])
-            elif col in wrap:
-                self.write(row, col, value, {**formats, "text": f_wrap})
+            elif value == "":
+                if overdue:
+                    write_blank(row, col, None, f_blank)
+            elif col in self.wrap:
+                self.write(row, col, value, {**formats, "text": text[col]})
             else:
                 self.write(row, col, value, formats)
         if self.rows < WIDTH_SAMPLE_ROWS:
             for col, value in enumerate(values):
-                if value is not None and col not in wrap:
+                if value is not None and col not in self.wrap:
                     width = cell_width(value, self.write.bool_text) + 1
                     if width > self.widths[col]:
                         self.widths[col] = min(width, MAX_WIDTH)
@@ -330,19 +359,27 @@ def write_list(target, sheet_name: str, title: str, headers: Sequence[str],
     return out.close()
 
 
-class Record:
-    """One exported row read as plain column values; to formatters and hooks it looks like
-    the model. An attribute that was not read loads the full object (correct, but one query
-    per row: list it in the view's ``export_extra_columns`` instead)."""
-
-    def __init__(self, values: dict, loader):
-        self.__dict__.update(values)
-        self.__dict__["_load"] = loader
+def record_type(fields: Sequence[str], load) -> type:
+    """The class of the rows :func:`stream_records` yields: a tuple of the ``fields``'
+    values, each readable as an attribute (``row.status``; a C-level getter, no dict per
+    row), so that to formatters and hooks it looks like the model. An attribute that was not
+    read is taken from the full object, ``load(row)`` (correct, but one query per row: list
+    it in the view's ``export_extra_columns`` instead)."""
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        return getattr(self._load(self), name)
+        full = self.__dict__.get("_full")
+        if full is None:
+            full = self.__dict__["_full"] = load(self)
+        return getattr(full, name)
+
+    def __repr__(self):
+        return "Record(" + ", ".join(f"{f}={v!r}" for f, v in zip(fields, self, strict=True)) + ")"
+
+    namespace = {name: property(itemgetter(i)) for i, name in enumerate(fields)}
+    namespace.update(__getattr__=__getattr__, __repr__=__repr__, _fields=tuple(fields))
+    return type("Record", (tuple,), namespace)
 
 
 RELATED_CACHE_LIMIT = 5000
@@ -350,12 +387,14 @@ RELATED_CACHE_LIMIT = 5000
 
 def stream_records(query, model, names: Iterable[str], batch: int = 1000):
     """The rows of ``query`` (a legacy ORM Query over ``model``, filtered, scoped, sorted)
-    as :class:`Record` objects holding only ``names``, without building ORM objects: the
-    bulk of an export's time would otherwise go to the ORM, not to the file.
+    as light records (:func:`record_type`) holding only ``names``, without building ORM
+    objects: the bulk of an export's time would otherwise go to the ORM, not to the file.
 
-    Column attributes are selected as columns; a many-to-one relationship through its
-    foreign key, its targets loaded by one ``IN`` query per batch (cached while few).
-    Returns None when a name is neither: the caller then reads ORM objects.
+    The query's statement is run on the session's connection (Core rows, read in batches
+    of ``batch`` with ``yield_per``). Column attributes are selected as columns; a
+    many-to-one relationship through its foreign key, its targets loaded by one ``IN``
+    query per batch (cached while few). Returns None when a name is neither: the caller
+    then reads ORM objects.
     """
     mapper = inspect(model)
     keys = {mapper.get_property_by_column(col).key for col in mapper.primary_key}
@@ -376,36 +415,46 @@ def stream_records(query, model, names: Iterable[str], batch: int = 1000):
         related[name] = (fk, prop.mapper.class_, target_key)
     columns = sorted(keys)
     session = query.session
-    rows = query.enable_eagerloads(False).with_entities(
-        *(getattr(model, key) for key in columns)).yield_per(batch)
+    statement = query.enable_eagerloads(False).with_entities(
+        *(getattr(model, key) for key in columns)).statement
+    position = {key: i for i, key in enumerate(columns)}
+    pk_getter = itemgetter(*(position[k] for k in pk_keys))
+    single_pk = len(pk_keys) == 1
 
     def load(record):
-        full = record.__dict__.get("_full")
-        if full is None:
-            full = session.get(model, tuple(record.__dict__[k] for k in pk_keys))
-            record.__dict__["_full"] = full
-        return full
+        key = pk_getter(record)
+        return session.get(model, key if single_pk else tuple(key))
+
+    record = record_type([*columns, *related], load)
+    new = tuple.__new__
 
     def generate():
         caches = {name: {} for name in related}
-        iterator = iter(rows)
-        while chunk := list(islice(iterator, batch)):
-            for name, (fk, target, target_key) in related.items():
-                cache = caches[name]
-                wanted = {getattr(r, fk) for r in chunk} - {None}
-                missing = wanted - cache.keys()
-                if missing:
-                    if len(cache) + len(missing) > RELATED_CACHE_LIMIT:
-                        cache.clear()
-                        missing = wanted
-                    key_attr = getattr(target, target_key)
-                    for obj in session.scalars(select(target).where(key_attr.in_(missing))):
-                        cache[getattr(obj, target_key)] = obj
-            for r in chunk:
-                values = r._asdict()
-                for name, (fk, _target, _key) in related.items():
-                    values[name] = caches[name].get(values[fk])
-                yield Record(values, load)
+        result = session.connection().execution_options(yield_per=batch).execute(statement)
+        with result:
+            for chunk in result.partitions(batch):
+                if not related:
+                    for r in chunk:
+                        yield new(record, r)
+                    continue
+                found = []
+                for name, (fk, target, target_key) in related.items():
+                    cache = caches[name]
+                    index = position[fk]
+                    fks = [r[index] for r in chunk]
+                    missing = set(fks) - cache.keys()
+                    missing.discard(None)
+                    if missing:
+                        if len(cache) + len(missing) > RELATED_CACHE_LIMIT:
+                            cache.clear()
+                            missing = set(fks) - {None}
+                        key_attr = getattr(target, target_key)
+                        for obj in session.scalars(select(target).where(key_attr.in_(missing))):
+                            cache[getattr(obj, target_key)] = obj
+                    get = cache.get
+                    found.append([get(fk) for fk in fks])
+                for r, *objects in zip(chunk, *found, strict=True):
+                    yield new(record, (*r, *objects))
 
     return generate()
 

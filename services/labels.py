@@ -69,6 +69,8 @@ NOTIFICATION_KIND = {
     CAPA_OVERDUE: _l("Corrective action past its due date"),
     UPSTREAM_OVERDUE: _l("Report back upstream past its deadline"),
     NEW_IN_CHANNEL: _l("New complaint from a channel you own"),
+    "job_done": _l("Your file is ready"),
+    "job_failed": _l("Your file could not be made"),
 }
 
 # 纠正预防措施 (rules.capa): status and kind, for the screen and the period workbook.

@@ -143,9 +143,10 @@ def rebuild(conn, batch: int = BATCH, progress=None) -> int:
             progress(done)
 
 
-def reindex(session, batch: int = BATCH, echo=None) -> int:
+def reindex(session, batch: int = BATCH, echo=None, progress=None) -> int:
     """``flask reindex``: :func:`rebuild_batch` in a write transaction per batch, then
-    ANALYZE; ``echo`` gets a progress line per tenth done. Returns the complaints indexed."""
+    ANALYZE; ``echo`` gets a progress line per tenth done, ``progress(done, total)`` is
+    called after every batch (the re-indexing job). Returns the complaints indexed."""
     import time
 
     from models.engine import write_transaction
@@ -162,6 +163,8 @@ def reindex(session, batch: int = BATCH, echo=None) -> int:
         if last is None:
             break
         done += count
+        if progress is not None:
+            progress(done, total)
         if echo and total and done * 10 // total > step:
             step = done * 10 // total
             seconds = time.perf_counter() - started

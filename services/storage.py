@@ -1,7 +1,9 @@
 """Where attachment bytes live: a local folder (default, under ``instance/``) or S3-compatible
 object storage (boto3: AWS, MinIO, Alibaba OSS, Tencent COS) once ``STORAGE_S3_BUCKET`` is
-set. Keys are content-addressed (rules.attachments.storage_key), so a key once written never
-changes: ``put_file`` of an existing key is a no-op.
+set. Attachment keys are content-addressed (rules.attachments.storage_key), so a key once written
+never changes: ``put_file`` of an existing key is a no-op. Generated files (the jobs' exports
+and workbooks, issue 13) live under ``jobs/<job id>/<random>/`` and are deleted after their
+time (``delete``), so that any web host can hand out what another host's worker made.
 
 Streaming both ways: ``put_file`` sends a file from disk (S3: multipart above 8 MB),
 ``open`` yields chunks; nothing holds a whole file in memory. Every failure of the backend
@@ -83,6 +85,15 @@ class LocalStorage:
                     yield block
         return Stored(size, chunks())
 
+    def delete(self, key: str) -> None:
+        """Remove a file (generated files after their time; attachments never)."""
+        try:
+            os.unlink(self._path(key))
+        except FileNotFoundError:
+            return
+        except OSError as err:
+            raise StorageError(f"cannot delete {key}: {err}") from err
+
 
 class S3Storage:
     """Objects in ``bucket`` under ``prefix``; any S3-compatible endpoint."""
@@ -151,6 +162,12 @@ class S3Storage:
             finally:
                 body.close()
         return Stored(int(obj.get("ContentLength") or 0), chunks())
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except self._errors() as err:
+            raise StorageError(f"cannot delete {key}: {err}") from err
 
 
 def make_storage(config) -> LocalStorage | S3Storage:

@@ -2,8 +2,11 @@
 tell whoever answered for the deadline (``overdue``) and the new escalation owner
 (``escalated``); then warn of the deadlines due within one working day (services.due_soon).
 
-Set-based, in batches: each batch takes up to ``SWEEP_BATCH`` missed complaints, writes
-their audit events with one INSERT … SELECT and marks them with one UPDATE, and commits.
+Set-based, in batches: the missed complaints' ids are read once and swept in id order
+(a batch's rows lie side by side in the table); each batch takes up to ``SWEEP_BATCH`` of
+them, checks them again, keeps who answers for each clock in the batch table, writes their
+audit events, accountability records and notifications with INSERT … SELECT, marks them
+with one UPDATE, and commits.
 Short batches keep the database writable for everyone else while a large backlog is
 swept (on SQLite the write lock is held only for one batch, well under the busy timeout).
 
@@ -25,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, insert, literal, null, select, update
+from sqlalchemy import and_, case, func, insert, literal, null, select, text, true, update
 
 from models import AccountabilityRecord, Complaint, ComplaintEvent, db
 from models.engine import write_transaction
@@ -36,9 +39,10 @@ from . import assist, capa, clock, upstream
 from .due_soon import notify_due_soon
 from .sweep_sql import (
     BATCH,
+    IDS,
     SWEEP_LOCK_KEY,
+    answering,
     begin_batch,
-    chosen,
     responsible,
     tell_owner,
     tell_responsible,
@@ -75,29 +79,37 @@ class SweepResult:
     upstream: int = 0  # reports back to an upstream centre (services.upstream)
 
 
-def _notify(c, e, department, person, next_level, now) -> int:
+def _notify(c, source, now) -> int:
     """The batch's notifications of its new overdue events, set-based (INSERT … SELECT):
     ``overdue`` to whoever answered for the missed clock (sweep_sql.tell_responsible),
     then ``escalated`` to the new escalation owner of each complaint whose level rose
     (sweep_sql.tell_owner; nobody gets both for one event). Each row names the batch's
     new overdue event, so a second run (a new event, or none) never repeats one; the unique
-    (recipient, event, kind) constraint guards it too. How many ``escalated`` rows.
+    (recipient, event, kind) constraint guards it too. Who answers was computed once per
+    complaint into the batch table (sweep_sql.BATCH). How many ``escalated`` rows.
     """
-    event = (select(e.c.complaint_id, func.max(e.c.id).label("event_id"))
-             .where(e.c.complaint_id.in_(select(BATCH.c.id)),
-                    e.c.action == Action.OVERDUE)
-             .group_by(e.c.complaint_id).subquery())
-    joined = c.join(event, event.c.complaint_id == c.c.id)
-    tell_responsible(c, joined, chosen(c), department, person, OVERDUE, now,
-                     event_id=event.c.event_id)
-    rose = and_(chosen(c), c.c.escalation_level < MAX_ESCALATION)
-    return tell_owner(c, joined, rose, next_level, event.c.event_id, now,
-                      told=lambda staff: told_responsible(staff, department, person))
+    b = BATCH
+    answered = (b.c.who, b.c.no_head)
+    tell_responsible(c, source, true(), b.c.department, b.c.person, OVERDUE, now,
+                     event_id=b.c.event_id, answered=answered)
+    # The level before the batch (kept in the batch table: a condition on the complaint's
+    # own column would let SQLite read the complaints by ix_complaint_level_due instead of
+    # the batch's few).
+    next_level = case((b.c.level < MAX_ESCALATION, b.c.level + 1), else_=MAX_ESCALATION)
+    return tell_owner(c, source, b.c.level < MAX_ESCALATION, next_level,
+                      b.c.event_id, now,
+                      told=lambda staff: told_responsible(staff, b.c.department, b.c.person,
+                                                          answered=answered))
 
 
 # Rows per batch: on SQLite one batch of 50,000 holds the write lock about 2 s on the test
 # machine (busy_timeout is 10 s); smaller batches cost throughput (bench/bench_core.py).
 SWEEP_BATCH = 50_000
+# SQLite's page cache for the sweep's connection while it writes a batch (KiB; the default
+# is 2 MiB): a batch's rows lie all over the table, so a small cache writes the same pages
+# to the WAL again and again before the commit (bench/bench_core.py).
+SQLITE_SWEEP_CACHE_KIB = 256 * 1024
+SQLITE_DEFAULT_CACHE = -2000
 
 
 def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
@@ -117,22 +129,48 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                 else_=literal("deadline missed"))
     a = AccountabilityRecord.__table__
     department, person = responsible(c)
-    # The batch's ids go to a per-connection temporary table (sweep_sql.begin_batch).
-    batch_rows = chosen(c)
+    who, no_head = answering(department, person)
+    b = BATCH
+    # Every statement of a batch reads the complaints through the batch table (its primary
+    # key: the complaints in id order, so the table's pages are visited once, in order).
+    source = b.join(c, c.c.id == b.c.id)
+    sqlite = db.engine.dialect.name == "sqlite"
     counts: Counter[str] = Counter()
     escalated = 0
-    while True:
+    # The missed complaints' ids, read once (in ix_complaint_sweep) and swept in id order:
+    # a batch's rows then lie side by side in the table, so each page of the table is
+    # written once by the whole sweep (in the index's order, every batch would rewrite
+    # pages all over the table).
+    ids = db.session.scalars(select(c.c.id).where(missed).order_by(c.c.id)).all()
+    for start in range(0, len(ids), batch):
         with write_transaction(db.session):
+            if sqlite:  # the batch's pages stay in memory until the commit writes them once
+                db.session.execute(text(f"PRAGMA cache_size=-{SQLITE_SWEEP_CACHE_KIB}"))
             begin_batch()
-            # Read in the order of ix_complaint_sweep (no sort); PostgreSQL locks the rows.
-            db.session.execute(insert(BATCH).from_select(
-                ["id"],
-                select(c.c.id).where(missed).limit(batch).with_for_update(skip_locked=True),
+            chunk = ids[start:start + batch]
+            if sqlite:
+                db.session.execute(insert(IDS), [{"id": i} for i in chunk])
+            else:  # one array parameter: psycopg's executemany sends a statement per row
+                db.session.execute(text("INSERT INTO sweep_ids (id) "
+                                        "SELECT unnest(CAST(:ids AS integer[]))"), {"ids": chunk})
+            # Checked again (another sweep or a user may have changed them since they were
+            # read); PostgreSQL locks the rows. Who answers for each clock is computed
+            # here, once per complaint.
+            db.session.execute(insert(b).from_select(
+                ["id", "department", "person", "who", "no_head", "level"],
+                select(c.c.id, department, person, who, no_head, c.c.escalation_level)
+                .where(c.c.id.in_(select(IDS.c.id)), missed)
+                .with_for_update(skip_locked=True, of=c),
             ))
+            if not sqlite:  # the planner then reads the complaints by key, not all of them
+                db.session.execute(text("ANALYZE sweep_batch"))
             found = dict(db.session.execute(
-                select(c.c.status, func.count()).where(batch_rows).group_by(c.c.status)
+                select(c.c.status, func.count()).select_from(source).group_by(c.c.status)
             ).all())
             if found:
+                # Every event this batch writes has an id above the largest one now (the
+                # batch's rows are locked: nobody else writes an overdue event for them).
+                before = db.session.scalar(select(func.coalesce(func.max(e.c.id), 0)))
                 db.session.execute(
                     insert(e).from_select(
                         [
@@ -144,8 +182,13 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                             c.c.id, literal(now), null(), literal(Action.OVERDUE),
                             c.c.status, c.c.status, c.c.department_id, c.c.department_id,
                             c.c.assignee_id, c.c.assignee_id, next_level, note,
-                        ).where(batch_rows),
+                        ).select_from(source),
                     )
+                )
+                db.session.execute(
+                    update(b).values(event_id=e.c.id)
+                    .where(e.c.complaint_id == b.c.id, e.c.id > before,
+                           e.c.action == Action.OVERDUE)
                 )
                 # Who was responsible at that moment, before anything moves (append-only).
                 db.session.execute(
@@ -153,14 +196,14 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                         ["complaint_id", "at", "clock", "due_at", "status", "department_id",
                          "person_id", "escalation_level"],
                         select(c.c.id, literal(now), func.coalesce(c.c.due_kind, literal("")),
-                               c.c.due_at, c.c.status, department, person,
-                               next_level).where(batch_rows),
+                               c.c.due_at, c.c.status, b.c.department, b.c.person,
+                               next_level).select_from(source),
                     )
                 )
-                escalated += _notify(c, e, department, person, next_level, now)
+                escalated += _notify(c, source, now)
                 db.session.execute(
                     update(c)
-                    .where(batch_rows)
+                    .where(c.c.id.in_(select(b.c.id)))
                     .values(
                         overdue_since=now,
                         was_overdue=True,
@@ -171,8 +214,9 @@ def sweep(now: datetime | None = None, batch: int = SWEEP_BATCH) -> SweepResult:
                     .execution_options(synchronize_session=False)
                 )
                 counts.update(found)
-        if sum(found.values()) < batch:
-            break
+    if sqlite:  # back to the connection's usual page cache
+        db.session.execute(text(f"PRAGMA cache_size={SQLITE_DEFAULT_CACHE}"))
+        db.session.commit()
     due_soon = notify_due_soon(now, batch)
     return SweepResult(marked=sum(counts.values()), by_status=dict(counts),
                        escalated=escalated, due_soon=due_soon, parts=assist.sweep(now),

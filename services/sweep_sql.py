@@ -37,7 +37,14 @@ from rules.deadlines import RESPONSIBLE
 from rules.notify import DUE_SOON, ESCALATED
 
 SWEEP_LOCK_KEY = 0x436F6D70  # "Comp": the advisory lock id of the sweep
-BATCH = table("sweep_batch", column("id", Integer))
+# The candidates of a batch (ids read before it, in id order), checked again in the batch.
+IDS = table("sweep_ids", column("id", Integer))
+# The batch: the complaints' ids; the sweep also keeps, per complaint, who answers for its
+# missed clock (``responsible``, ``_answering``) and its new event, computed once per batch
+# so that the notification statements read them instead of re-deriving them per recipient.
+BATCH = table("sweep_batch", column("id", Integer), column("department", Integer),
+              column("person", Integer), column("who", Integer), column("no_head", Integer),
+              column("event_id", Integer), column("level", Integer))
 
 
 def postgres() -> bool:
@@ -51,8 +58,13 @@ def begin_batch() -> None:
     if postgres():
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SWEEP_LOCK_KEY})
     db.session.execute(text(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS sweep_batch (id INTEGER PRIMARY KEY)"))
+        "CREATE TEMPORARY TABLE IF NOT EXISTS sweep_batch (id INTEGER PRIMARY KEY, "
+        "department INTEGER, person INTEGER, who INTEGER, no_head INTEGER, event_id INTEGER, "
+        "level INTEGER)"))
     db.session.execute(BATCH.delete())
+    db.session.execute(text(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS sweep_ids (id INTEGER PRIMARY KEY)"))
+    db.session.execute(IDS.delete())
 
 
 def chosen(c):
@@ -145,10 +157,26 @@ def _answering(department, person):
     return who, no_head
 
 
-def told_responsible(staff, department, person):
-    """Whether the active member of staff ``staff`` (a staff table or alias) is one of
-    those :func:`tell_responsible` tells: the same three cases, as a condition."""
+def answering(department, person):
+    """(who, no_head) as plain values for a SELECT list: the person answering (or NULL)
+    and 1 when the department has no active department head, else 0 (stored in the
+    batch table by the sweep, then passed as ``answered=`` below)."""
     who, no_head = _answering(department, person)
+    return who, case((no_head, 1), else_=0)
+
+
+def _answered(department, person, answered):
+    if answered is None:
+        return _answering(department, person)
+    who, no_head = answered
+    return who, no_head == 1
+
+
+def told_responsible(staff, department, person, answered=None):
+    """Whether the active member of staff ``staff`` (a staff table or alias) is one of
+    those :func:`tell_responsible` tells: the same three cases, as a condition.
+    ``answered``: (who, no_head) columns already computed (:func:`answering`)."""
+    who, no_head = _answered(department, person, answered)
     return or_(and_(who.is_not(None), staff.c.id == who),
                and_(who.is_(None), staff.c.role == Role.DEPT_HEAD,
                     staff.c.department_id == department),
@@ -156,7 +184,7 @@ def told_responsible(staff, department, person):
 
 
 def tell_responsible(c, source, where, department, person, kind: str, now: datetime, *,
-                     event_id=None, key: Callable | None = None) -> int:
+                     event_id=None, key: Callable | None = None, answered=None) -> int:
     """One ``kind`` notification per complaint of ``source`` matching ``where``, to whoever
     answers for its clock; set-based (three INSERT … SELECT); how many rows were written.
 
@@ -164,10 +192,11 @@ def tell_responsible(c, source, where, department, person, kind: str, now: datet
     else the head of record of the responsible department, else its active department
     heads, else (customer service's clocks, no head) every active customer-service
     manager. ``event_id`` names the event told of; ``key(recipient)`` gives each row its
-    dedupe key (inserted ON CONFLICT DO NOTHING: never twice).
+    dedupe key (inserted ON CONFLICT DO NOTHING: never twice); ``answered``: (who,
+    no_head) columns already computed (:func:`answering`).
     """
     s = Staff.__table__
-    who, no_head = _answering(department, person)
+    who, no_head = _answered(department, person, answered)
     event = event_id if event_id is not None else null()
 
     def values(recipient):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 
 import pytest
@@ -23,7 +24,9 @@ from tests.factories import PASSWORD, AuthActions, csrf_token  # noqa: F401 (re-
 from tests.servers import s3_server, smtp_server, webhook_server  # noqa: F401 (fixtures)
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES = ("attachment", "delivery", "notification_preference", "notification",
+# Files the tests' jobs and uploads store (never the checkout's instance folder).
+FILES_DIR = tempfile.mkdtemp(prefix="desk-test-files-")
+TABLES = ("attachment", "delivery", "notification_preference", "notification", "job",
           "accountability_finding", "accountability_record", "admin_event", "complaint_event",
           "callback_record", "export_log", "complaint_search", "complaint", "customer",
           "number_counter", "calendar_day", "sla_policy", "setting", "category", "department",
@@ -38,6 +41,12 @@ def _config(url):
         "SQLALCHEMY_DATABASE_URI": url,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashes for tests only
         "SERVER_NAME": "localhost",
+        # Jobs run inside the request that submits them (tests/services/test_jobs.py runs
+        # the thread and RQ executors); a request that wrote notifications does not start
+        # a delivery pass of its own (the delivery tests run their passes explicitly).
+        "JOBS_EXECUTOR": "eager",
+        "JOBS_AUTO_DELIVER": False,
+        "STORAGE_LOCAL_DIR": FILES_DIR,
     }
 
 
@@ -123,6 +132,9 @@ def make_app(db_url, **settings):
     yield app
     from models import db
 
+    runner = app.extensions.get("desk_jobs")
+    if hasattr(runner, "stop"):  # an in-process job thread: it would outlive the test
+        runner.stop()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -5,7 +5,8 @@
 - :class:`Desk` — service-level shortcuts: register and walk a complaint through the
   real services (``services.complaints.perform``) to any status;
 - :func:`csrf_token` and :class:`AuthActions` — CSRF tokens and logging in through the
-  real login form.
+  real login form;
+- :func:`export_file` — an export or workbook URL followed through its job to the file.
 """
 
 from __future__ import annotations
@@ -187,6 +188,32 @@ def csrf_token(client, url) -> str:
     match = CSRF.search(html)
     assert match, f"no csrf_token on {url}"
     return next(g for g in match.groups() if g)
+
+
+JOB_PAGE = re.compile(r"/admin/jobs/(\d+)/$")
+
+
+def export_file(client, url, **kwargs):
+    """GET ``url`` (an export or a workbook). When it answers with the redirect to a job's
+    page (issue 13: the file is made by a job; the tests run jobs eagerly), check that the
+    job is done and return the response of its download; otherwise (refused, 403…) return
+    the first response."""
+    response = client.get(url, **kwargs)
+    job = job_of(response)
+    if job is None:
+        return response
+    response.close()
+    headers = {"headers": kwargs["headers"]} if "headers" in kwargs else {}
+    status = client.get(f"/admin/jobs/{job}/status.json", **headers).get_json()
+    assert status["status"] == "done", status
+    return client.get(f"/admin/jobs/{job}/download", **headers)
+
+
+def job_of(response) -> int | None:
+    """The id of the job a response redirects to, or None."""
+    match = JOB_PAGE.search(response.headers.get("Location", "")) if (
+        response.status_code == 302) else None
+    return int(match.group(1)) if match else None
 
 
 class AuthActions:

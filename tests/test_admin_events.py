@@ -15,7 +15,7 @@ from models import AdminEvent, CalendarDay, Category, Department, SlaPolicy, Sta
 from rules import admin_events as E
 from services import admin_events as recorder
 from services.auth import create_user
-from tests.factories import PASSWORD, AuthActions, csrf_token
+from tests.factories import PASSWORD, AuthActions, csrf_token, export_file
 
 NEW_PASSWORD = "Brand-new-secret-42"
 
@@ -350,7 +350,7 @@ def test_export_is_recorded(app, org, client, admin):
     from models import ExportLog
 
     before = _events(app)
-    with client.get("/admin/staff/export/xlsx/") as r:
+    with export_file(client, "/admin/staff/export/xlsx/") as r:
         assert r.status_code == 200
     event = _only_new_event(app, before, E.EXPORT)
     with app.app_context():
@@ -455,7 +455,7 @@ def test_admin_reads_lists_filters_and_exports(app, org, client, admin, some_eve
         eid = db.session.scalar(select(AdminEvent.id).filter_by(action=E.ROLE_CHANGED))
     html = client.get(f"/admin/admin_event/details/?id={eid}").get_data(as_text=True)
     assert "role: intake → manager" in html
-    with client.get("/admin/admin_event/export/xlsx/") as r:
+    with export_file(client, "/admin/admin_event/export/xlsx/") as r:
         assert r.status_code == 200
         book = openpyxl.load_workbook(io.BytesIO(r.get_data()), read_only=True)
         cells = [str(v) for ws in book.worksheets for row in ws.iter_rows(values_only=True)

@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 from models import db
 
-TABLES = {"accountability_finding", "accountability_record", "admin_event", "attachment",
+TABLES = {"job", "accountability_finding", "accountability_record", "admin_event", "attachment",
           "calendar_day",
           "callback_record", "category", "complaint", "complaint_event", "customer",
           "department",

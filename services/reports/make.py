@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from models import Department
@@ -38,9 +38,17 @@ def options_for(staff, people_only: bool = False) -> ReportOptions:
 
 def make_workbook(period: Period, department: Department | None, options: ReportOptions,
                   target, value_labels: Mapping[str, Mapping], made_by: str,
-                  now: datetime | None = None) -> int:
+                  now: datetime | None = None,
+                  progress: Callable[[int], None] | None = None) -> int:
     """Compute the period's figures and write the workbook to ``target`` (a path or a
-    binary file); returns the rows of its personal-data lists (for the export log)."""
+    binary file); returns the rows of its personal-data lists (for the export log).
+    ``progress`` (a job's) is called with 1 once the figures are computed and 2 once the
+    file is written."""
     report = period_report(period, department, options, now=now)
-    return write_monthly_workbook(report, target, value_labels, options.mask_phones,
+    if progress is not None:
+        progress(1)
+    rows = write_monthly_workbook(report, target, value_labels, options.mask_phones,
                                   made_by=made_by, people_only=options.people_only)
+    if progress is not None:
+        progress(2)
+    return rows

@@ -63,10 +63,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def build_app(db_path: str):
-    """The app on a migrated SQLite file holding the organisation; the page-load counter
-    hooked on it. Returns (app, loads)."""
-    from flask import request
+def build_app(db_path: str, organise: bool = True, **config):
+    """The app on a migrated SQLite file holding the organisation (``organise``: create it;
+    a second host on the same file does not); the page-load counter hooked on it. Files
+    (attachments, the jobs' results) go to ``files/`` beside the database, shared by every
+    host on it. Returns (app, loads)."""
+    import os
+
     from flask_migrate import upgrade
 
     from app import create_app
@@ -75,10 +78,20 @@ def build_app(db_path: str):
         "SECRET_KEY": "browser-suite-secret",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast hashes: tests only
+        "STORAGE_LOCAL_DIR": os.path.join(os.path.dirname(db_path), "files"),
+        **config,
     })
+    if not organise:
+        return app, _counted(app)
     with app.app_context():
         upgrade()
         _organisation()
+    return app, _counted(app)
+
+
+def _counted(app) -> PageLoads:
+    from flask import request
+
     loads = PageLoads()
 
     @app.after_request
@@ -92,7 +105,7 @@ def build_app(db_path: str):
                     loads.downloads.append((request.method, request.path))
         return response
 
-    return app, loads
+    return loads
 
 
 def _organisation():
@@ -119,12 +132,14 @@ def _organisation():
 
 
 class LiveServer:
-    """The app served in a daemon thread on 127.0.0.1:<free port>."""
+    """The app served in a daemon thread on 127.0.0.1:<free port>; ``host`` names it in its
+    address (``localhost`` for a second host: another origin, its own cookies)."""
 
-    def __init__(self, db_path: str):
-        self.app, self.loads = build_app(db_path)
+    def __init__(self, db_path: str, organise: bool = True, host: str = "127.0.0.1",
+                 **config):
+        self.app, self.loads = build_app(db_path, organise, **config)
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self._server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -137,6 +152,9 @@ class LiveServer:
     def stop(self):
         self._server.shutdown()
         self._thread.join(timeout=10)
+        runner = self.app.extensions.get("desk_jobs")
+        if hasattr(runner, "stop"):  # the in-process job thread
+            runner.stop()
         from models import db
 
         with self.app.app_context():

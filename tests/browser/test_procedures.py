@@ -16,10 +16,10 @@ from tests.browser.flows import (
     act,
     errors,
     flash,
+    job_file,
     login,
     open_complaint,
     tile,
-    wait_file,
 )
 
 # (code, name, (head username, name), (handler username, name))
@@ -173,7 +173,7 @@ def test_critical_complaint_shared_by_two_departments_zh(browser, downloads):
     browser.fill({"report-kind": "quarter", "report-value": quarter})
     before = set(downloads.iterdir())
     browser.el("#report-period-form [type=submit]").click()
-    book = openpyxl.load_workbook(wait_file(downloads, ".xlsx", before))
+    book = openpyxl.load_workbook(job_file(browser, downloads, before))
     rows = {ws.title: [[c for c in row] for row in ws.iter_rows(values_only=True)]
             for ws in book.worksheets}
 

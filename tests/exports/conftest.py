@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from models import CallbackRecord, Category, Complaint, ComplaintEvent, db
-from tests.factories import insert_complaint
+from tests.factories import export_file, insert_complaint
 
 HEADER_ROW = 3  # 1-based row of the column headers (row 1: the title line)
 
@@ -83,6 +83,7 @@ def money():
 
 
 def download(client, url, **kwargs):
-    """GET ``url``; returns (status, body, headers) and closes the streamed file."""
-    with client.get(url, **kwargs) as response:
+    """GET ``url`` through its job to the file (tests.factories.export_file); returns
+    (status, body, headers) and closes the streamed file."""
+    with export_file(client, url, **kwargs) as response:
         return response.status_code, response.get_data(), response.headers

@@ -334,9 +334,10 @@ def test_owner_clause_equals_rules_owner_role_for_every_combination(desk):
         assert got == owner_role(level, department, status), (level, department, status)
 
 
-@pytest.mark.parametrize("cs_head", [False, True])
+@pytest.mark.parametrize(("cs_head", "batch"), [(False, SWEEP_BATCH), (True, SWEEP_BATCH),
+                                               (True, 5)])
 def test_escalated_tells_the_owner_at_the_new_level_as_the_outbox_would(desk, executive,
-                                                                        cs_head):
+                                                                        cs_head, batch):
     """For every open status, level and department, the sweep's ``escalated`` rows go to
     exactly whom services.notifications resolves ``escalation_owner`` to at the new level,
     less whoever was told ``overdue`` of the same event; nobody at the top level. (With and
@@ -358,7 +359,7 @@ def test_escalated_tells_the_owner_at_the_new_level_as_the_outbox_would(desk, ex
         rows[missed(desk, status, level, department, assignee_id=assignee)] = (
             status, level, department)
     db.session.commit()
-    sweep(LATE)
+    sweep(LATE, batch=batch)  # (batch 5: many batches, each with its own events)
     overdue, escalated = notified("overdue"), notified("escalated")
     for cid, (status, level, department) in rows.items():
         if level == MAX_ESCALATION:
@@ -396,3 +397,45 @@ def test_escalated_once_per_missed_deadline(desk):
     assert notified("escalated") == {cid: {desk.org.users["head_qa"]}}
     assert sweep(LATE).escalated == 0
     assert len(notified("escalated")[cid]) == 1
+
+
+def test_batched_sweep_writes_exactly_one_of_each_per_complaint(desk, executive):
+    """A backlog of many batches: per complaint one overdue event, one accountability
+    record, its ``overdue`` and ``escalated`` notifications naming that event, as in one
+    batch; a second run writes nothing at all."""
+    from sqlalchemy import func
+
+    from models import Notification
+    from rules import Status
+
+    org = desk.org
+    rows = [missed(desk, status, level, department,
+                   assignee_id={org.qa: org.users["handler_qa"]}.get(department))
+            for status, level, department in itertools.product(
+                Status.OPEN, range(4), (None, org.qa, org.log))]
+    db.session.commit()
+    result = sweep(LATE, batch=4)
+    assert result.marked == len(rows)
+    events = {e.complaint_id: e for e in overdue_events()}
+    assert sorted(events) == sorted(rows) and len(overdue_events()) == len(rows)
+    records = db.session.scalars(select(AccountabilityRecord)).all()
+    assert sorted(r.complaint_id for r in records) == sorted(rows)
+    for r in records:
+        assert r.escalation_level == events[r.complaint_id].escalation_level
+    notes = db.session.scalars(select(Notification).where(
+        Notification.kind.in_(("overdue", "escalated")))).all()
+    assert {n.complaint_id for n in notes if n.kind == "overdue"} == set(rows)
+    assert result.escalated == sum(n.kind == "escalated" for n in notes)
+    for n in notes:
+        assert n.event_id == events[n.complaint_id].id, (n.kind, n.complaint_id)
+    pairs = [(n.recipient_id, n.event_id) for n in notes]
+    assert len(pairs) == len(set(pairs))  # nobody told twice of one event
+
+    def counts():
+        return [db.session.scalar(select(func.count()).select_from(t)) for t in (
+            ComplaintEvent.__table__, AccountabilityRecord.__table__,
+            Notification.__table__)]
+
+    before = counts()
+    again = sweep(LATE, batch=4)
+    assert (again.marked, again.escalated, counts()) == (0, 0, before)

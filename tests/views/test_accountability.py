@@ -18,6 +18,7 @@ from models import AccountabilityFinding, AccountabilityRecord, Setting, db
 from models.settings import ACCOUNTABILITY_DEPARTMENT
 from rules import Clock, Finding, Status
 from services import clock
+from tests.factories import export_file
 
 URL = "/admin/accountability/"
 NUMBER = "TS-20261120-0777"
@@ -232,7 +233,7 @@ def test_export_of_the_records(app, wide_org, record):
 
     client = login(app, "manager")
     _post_finding(client, record, finding=Finding.RESPONSIBLE, note="未跟进")
-    response = client.get(f"{URL}export/xlsx/")
+    response = export_file(client, f"{URL}export/xlsx/")
     assert response.status_code == 200
     data = response.data
     response.close()  # the streamed temporary file

@@ -357,3 +357,17 @@ def test_every_admin_page_shows_user_language_and_logout(app, org, client, auth,
     logout = nav.split('action="/logout"', 1)[1].split("</form>", 1)[0]
     assert 'name="csrf_token" value="' in logout
     assert 'action="/language"' in nav and 'value="zh_Hans_CN"' in nav
+
+
+def test_sign_in_works_in_a_process_without_a_locale(app, org, client, monkeypatch):
+    """cron, `env -i` and small containers set no LANG: the sign-in forms must not look for
+    a translation of WTForms' own messages in the environment's language (was a 500)."""
+    for name in ("LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    assert client.get("/login").status_code == 200
+    token = csrf_token(client, "/login")
+    refused = client.post("/login", data={"username": "", "password": "", "csrf_token": token})
+    assert refused.status_code == 401  # refused, with its page: not a 500
+    signed_in = client.post("/login", data={"username": "manager", "password": PASSWORD,
+                                             "csrf_token": csrf_token(client, "/login")})
+    assert signed_in.status_code == 302 and "/login" not in signed_in.headers["Location"]

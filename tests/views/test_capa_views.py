@@ -27,7 +27,7 @@ from rules.constants import CapaStatus
 from services import capa as service
 from services import clock
 from services import sweep as sweep_service
-from tests.factories import CSRF
+from tests.factories import CSRF, export_file
 
 URL = "/admin/corrective_action/"
 QA_COMPLAINT = "TS-20261120-0901"
@@ -124,7 +124,7 @@ def test_list_and_details_are_scoped(app, cas, user):
             assert edit.status_code in (302, 403)
     from openpyxl import load_workbook
 
-    export = client.get(f"{URL}export/xlsx/")
+    export = export_file(client, f"{URL}export/xlsx/")
     assert export.status_code == 200
     data = export.data
     export.close()  # the streamed temporary file

@@ -216,6 +216,7 @@ def _fill(app, org, n):
 
 
 def _queries(app, client, url):
+    client.get(url)  # after a write, the first page re-reads the reference tables once
     with recorded_statements(app) as seen:
         response = client.get(url)
     assert response.status_code == 200

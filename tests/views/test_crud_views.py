@@ -23,7 +23,7 @@ from rules import Actor, Role, can_see
 from services.complaints import perform, register
 from services.queries import scope_clause
 from tests.conftest import PASSWORD, AuthActions, csrf_token
-from tests.factories import recorded_statements
+from tests.factories import export_file, recorded_statements
 
 
 def seed_complaint(app, org, dept="qa", handler="handler_qa", text="Kettle", phone="13800138000"):
@@ -556,7 +556,7 @@ def test_staff_export_has_no_hash_or_token(app, org, client, auth):
     """The staff list's Excel export holds the accounts but no password hash or token."""
     auth.login("admin")
     pw_hash, token = _secrets(app, "intake")
-    with client.get("/admin/staff/export/xlsx/") as r:
+    with export_file(client, "/admin/staff/export/xlsx/") as r:
         assert r.status_code == 200
         cells = _xlsx_cells(r)
     assert "intake" in cells
@@ -570,7 +570,7 @@ def test_scoped_exports_of_callbacks_and_events(app, org, client, auth):
                    phone="13700137000")
     auth.login("head_qa")
     for url in ("/admin/callback_record/export/xlsx/", "/admin/complaint_event/export/xlsx/"):
-        with client.get(url) as r:
+        with export_file(client, url) as r:
             assert r.status_code == 200, url
             cells = " ".join(_xlsx_cells(r))
         assert "Mine" in cells and "Theirs" not in cells, url

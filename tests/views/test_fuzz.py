@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from admin_views.complaint_forms import ACTION_FORMS, BULK_FORMS
 from models import Complaint, db
 from rules import Status
-from tests.factories import T0, AuthActions, Desk
+from tests.factories import T0, AuthActions, Desk, job_of
 
 ROLES = {"admin": "admin", "intake": "intake", "manager": "manager",
          "supervisor": "supervisor", "dept_head": "head_qa", "handler": "handler_qa",
@@ -332,8 +332,13 @@ def test_fuzz_get_parameters(env):
     @given(req=get_requests(env))
     def run(req):
         role, path, params = req
-        response = env.client(role).get(path, query_string=params)
+        client = env.client(role)
+        response = client.get(path, query_string=params)
         check(response, repr(params))
+        job = job_of(response)
+        if job is not None:  # an export or a workbook: its job (run eagerly) made the file
+            status = client.get(f"/admin/jobs/{job}/status.json").get_json()
+            assert status["status"] == "done", (path, params, status)
 
     run()
 

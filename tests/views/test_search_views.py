@@ -16,7 +16,7 @@ from models.engine import write_transaction
 from rules.admin_events import CONTACT_SEARCHED
 from services import clock, queries
 from services.search_index import refresh_ids
-from tests.factories import recorded_statements
+from tests.factories import export_file, recorded_statements
 
 SEARCH = f"{LIST}search/"
 ROLES = ["admin", "intake", "manager", "supervisor", "head_qa", "handler_qa", "handler_qa2",
@@ -167,6 +167,7 @@ def test_a_search_page_runs_a_fixed_number_of_statements(app, org, kettle):
     client = login(app, "manager")
 
     def count(url):
+        client.get(url)  # after a write, the first page re-reads the reference tables once
         with recorded_statements(app) as seen:
             assert client.get(url).status_code == 200
         return len(seen)
@@ -180,7 +181,7 @@ def test_a_search_page_runs_a_fixed_number_of_statements(app, org, kettle):
     many = count(f"{LIST}?search=0010")
     # the same statements whatever the hits; the index is asked once more how dense the
     # hits are (services.search._dense)
-    assert few == many == plain + 1
+    assert few == many == plain + 1 <= 5  # issue 13: at most 5 statements a list page
 
 
 def test_many_hits_are_listed_in_the_same_order(app, org, kettle, monkeypatch):
@@ -329,7 +330,7 @@ def test_export_of_a_contact_search_holds_its_rows_masked(app, org, regular):
     assert link, "the export link is offered for a contact search"
     url = link.group(1).replace("&amp;", "&")
     assert "contact=" in url and PHONE not in url
-    with client.get(url) as response:
+    with export_file(client, url) as response:
         assert response.status_code == 200, response.headers.get("Location")
         data = response.get_data()
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
@@ -351,6 +352,11 @@ def test_export_of_a_contact_search_holds_its_rows_masked(app, org, regular):
         (logged,) = db.session.scalars(select(ExportLog.filters)).all()
     assert not any(PHONE in (d or "") for d in details)
     assert PHONE not in logged and "139****1111" in logged
+    with app.app_context():  # nor in the export job's row (its title, its parameters)
+        from models import Job
+
+        (job,) = db.session.scalars(select(Job)).all()
+        assert PHONE not in job.title + job.params and "139****1111" in job.title
 
 
 def test_a_key_of_another_session_or_a_forged_one_finds_nothing(app, org, regular):
