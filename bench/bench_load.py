@@ -64,7 +64,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import PASSWORD, needs_fill  # noqa: E402
+from common import PASSWORD, needs_fill, pg_database  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 # The answer of the optimistic lock (rules.errors.StaleVersion), in English and Chinese.
@@ -96,15 +96,6 @@ def prepare(url: str, n: int, refill: bool) -> None:
     print(f"  filled {n:,} in {time.perf_counter() - started:.0f} s: {summary['by_status']}",
           flush=True)
     engine.dispose()
-
-
-def pg_database(server: str, name: str) -> str:
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server}/{name}"
 
 
 class Plan:

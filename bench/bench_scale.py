@@ -43,14 +43,10 @@ ALEMBIC = "INFO  [alembic"  # the migration log of a first fill (messages span l
 
 
 def ensure_pg_database(server: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
+    sys.path.insert(0, str(BENCH))
+    from common import pg_database
 
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return f"{server}/{name}"
+    return pg_database(server, name)
 
 
 def commands(args) -> list[tuple[str, list[str]]]:

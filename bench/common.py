@@ -100,3 +100,15 @@ def needs_fill(url: str, n: int, refill: bool) -> bool:
         raise SystemExit(f"{url} holds {have} complaints, not {n}: use --refill")
     _init_schema(url)
     return True
+
+
+def pg_database(server: str, name: str) -> str:
+    """The URL of database ``name`` on the PostgreSQL ``server``, created when missing."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{server}/{name}"
