@@ -44,8 +44,10 @@ from services import api_tokens, clock
 
 def fuzz(max_examples=50):
     """Bounded and reproducible: no example database, no deadline (the app is slow-ish)."""
-    return settings(max_examples=max_examples, derandomize=True, database=None,
-                    deadline=None,
+    from tests.views.test_fuzz import fuzz_scale  # FUZZ_SCALE: see there
+
+    return settings(max_examples=max(10, int(max_examples * fuzz_scale())), derandomize=True,
+                    database=None, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
